@@ -1,0 +1,135 @@
+"""The base cattrs converter that every provider's wire converter builds on.
+
+cattrs has no `Decimal` hooks of its own, and its defaults would happily accept a
+float; this converter registers exact hooks:
+
+* `Decimal` from `int`, numeric `str` or `Decimal` only; a JSON float is converted
+  through its shortest repr (`90.5` -> `Decimal("90.5")`), never through binary
+  arithmetic, because providers do send numbers (Salla: `"amount": 35.3`). Bools,
+  NaN and infinities are refused.
+* `datetime.date` / `datetime.datetime` from ISO 8601 strings.
+* Enums by value.
+
+`structure()` wraps any cattrs failure in `InvalidRequest` (for data the caller gave)
+or, through `Response.malformed`, in `ProviderUnavailable` (for data a provider sent).
+
+Import this module only from provider plugins: `import invoicekit` does not load cattrs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import cattrs
+
+from .errors import InvalidRequest
+
+__all__ = ["base_converter", "decimal_from_wire", "parse_date", "parse_datetime"]
+
+T = TypeVar("T")
+
+
+def decimal_from_wire(value: Any) -> Decimal:
+    """A JSON number or numeric string as an exact `Decimal`.
+
+    A JSON float was already parsed by `json.loads`; its `repr` is the shortest string
+    that round-trips, which is exactly the digits the provider wrote (`35.3`).
+    """
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an amount")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip().replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a number") from None
+    else:
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return result
+
+
+def parse_date(value: Any) -> dt.date:
+    """A date from `YYYY-MM-DD` (or the date part of an ISO datetime)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date string, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"{value!r} is not a YYYY-MM-DD date") from None
+
+
+def parse_datetime(value: Any) -> dt.datetime:
+    """A datetime from ISO 8601 (`Z` accepted); naive values are taken as UTC."""
+    if isinstance(value, dt.datetime):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 datetime") from None
+    else:
+        raise ValueError(f"expected a datetime string, got {type(value).__name__}")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=dt.UTC)
+    return result
+
+
+def base_converter(*, forbid_extra_keys: bool = False) -> cattrs.Converter:
+    """A new converter with invoicekit's hooks; providers add their own on top.
+
+    Unknown keys are ignored by default (providers add fields; the full payload is kept
+    in `Invoice.raw` anyway). Use `detailed_validation=False` for speed: on failure,
+    rerun with `explain()` to build the message.
+    """
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=forbid_extra_keys)
+    conv.register_structure_hook(Decimal, lambda v, _: decimal_from_wire(v))
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(dt.date, lambda v, _: parse_date(v))
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    conv.register_structure_hook(dt.datetime, lambda v, _: parse_datetime(v))
+    conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+    return conv
+
+
+def explain(converter: cattrs.Converter, data: Any, cls: type[Any]) -> str:
+    """Why *data* does not structure into *cls*, as readable text (slow path only)."""
+    # Reuse the fast converter's hooks by copying it with detailed validation switched on.
+    detailed = converter.copy(detailed_validation=True)
+    try:
+        detailed.structure(data, cls)
+    except Exception as exc:
+        lines = cattrs.transform_error(exc) if isinstance(exc, cattrs.BaseValidationError) else [
+            f"{type(exc).__name__}: {exc}"]
+        return "; ".join(lines)
+    return "unknown structuring failure"
+
+
+def structure(converter: cattrs.Converter, data: Any, cls: type[T], *, what: str) -> T:
+    """Structure caller-provided *data*; failures become `InvalidRequest` naming the fields."""
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:
+        raise InvalidRequest(f"invalid {what}: {explain(converter, data, cls)}") from exc
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON with non-ASCII kept readable (Arabic stays Arabic)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+__all__ += ["dumps", "explain", "structure"]
