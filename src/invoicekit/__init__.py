@@ -51,7 +51,7 @@ from ._secrets import Secret
 from ._throttle import Throttle, ThrottleStats
 
 if TYPE_CHECKING:
-    from .migrate import MigrationReport, migrate, migrate_async  # type: ignore[attr-defined]
+    from .migrate import MigrationReport, migrate, migrate_async
 
 __all__ = [
     "DEFAULT",
@@ -113,6 +113,9 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'invoicekit' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    imported = importlib.import_module(f".{module}", __name__)
+    # `invoicekit.migrate` is the migration package, made callable (calling it runs the
+    # migration), so that it stays the same object whichever of the two is imported first.
+    value = imported if name == "migrate" else getattr(imported, name)
     globals()[name] = value
     return value

@@ -4,39 +4,59 @@ Providers describe requests (`Request`) and parse responses (`Response`); this m
 runs them. The retry and error policy is written once, as a generator of actions
 (`_Send`, `_Sleep`, `_Refresh`) in `HttpEngine.attempts`; `SyncRunner` performs those
 actions with `httpx.Client` and `time.sleep`, `AsyncRunner` with `httpx.AsyncClient`
-and `asyncio.sleep`. So sync and async behave identically by construction.
+and `asyncio.sleep`. So sync and async behave identically by construction, and any
+provider built on `Provider` gets an async gateway with no second copy of its code.
 
 Policy (see docs/reliability.md):
 
 * Reads (GET) retry on connection errors, timeouts, 429 and 502/503/504, with capped
-  exponential backoff and full jitter, honouring `Retry-After` up to a cap.
+  exponential backoff and full jitter, honouring `Retry-After` up to a cap (past it the
+  call fails at once, with `.retry_after` set).
 * Writes retry only when nothing can have reached the provider: the connection never
   opened, or the provider answered 429. Any other failure after sending (timeout, reset,
-  5xx, an unreadable success body) is `OutcomeUnknown`, never repeated.
+  5xx, a redirect, an unreadable success body) is `OutcomeUnknown`, never repeated.
 * A 401 on a provider that can refresh its credentials refreshes once, under a lock,
   and repeats the request once.
+* Every error leaving this module is an `InvoiceKitError` with the original chained, and
+  is scrubbed of registered secrets (message, `repr`, chained causes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import inspect
+import json
 import logging
 import random
+import re
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 import httpx
 
 from . import __about__, errors
-from ._options import DEFAULT, Default, HttpHooks, RequestInfo, ResponseInfo, RetryPolicy, Timeout
+from ._options import (
+    DEFAULT,
+    Default,
+    HttpHooks,
+    RequestInfo,
+    ResponseInfo,
+    RetryPolicy,
+    Timeout,
+    check_base_url,
+)
 from ._provider import Operation, Provider, Request, Response
-from ._secrets import install_log_redaction, redact, register_secret
-from ._throttle import Throttle
+from ._secrets import install_log_redaction, redact, register_secret, scrub_exception
+from ._throttle import Throttle, parse_retry_after
 
-__all__ = ["AsyncRunner", "HttpEngine", "SyncRunner", "testing_instant_waits"]
+__all__ = [
+    "AsyncRunner", "HttpEngine", "SyncRunner", "json_body", "testing_instant_waits", "user_agent",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("invoicekit.http")
@@ -44,21 +64,30 @@ log = logging.getLogger("invoicekit.http")
 _instant_waits = False
 
 
-def testing_instant_waits(enabled: bool) -> None:
-    """Make retry backoff and throttle waits take no time (for test suites)."""
+def testing_instant_waits(enabled: bool) -> bool:
+    """Make retry backoff and throttle waits take no time (for test suites).
+
+    Returns the previous setting, so a fixture can restore it. Everything else (the
+    number of retries, which requests are retried, the throttle's statistics) is unchanged.
+    """
     global _instant_waits
-    _instant_waits = enabled
+    previous = _instant_waits
+    _instant_waits = bool(enabled)
+    return previous
 
 
 # Failures where the request cannot have reached the provider: safe to retry any request.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-_REQUEST_IDS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray", "x-correlation-id")
+# Failures of the exchange itself (as opposed to a bug in a caller's custom transport).
+_TRANSPORT = (httpx.TransportError, OSError)
+_REQUEST_IDS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id", "cf-ray")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @attrs.frozen(slots=True)
 class _Send:
     request: httpx.Request
-    timeout: httpx.Timeout
 
 
 @attrs.frozen(slots=True)
@@ -76,6 +105,21 @@ _Action = _Send | _Sleep | _Refresh
 
 def _httpx_timeout(t: Timeout) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+
+
+class _OpState:
+    """What a runner knows about one operation: the last response, and whether a write
+    was answered (a later parsing failure then means the write's outcome is unknown)."""
+
+    __slots__ = ("last", "write_answered")
+
+    def __init__(self) -> None:
+        self.last: Response | None = None
+        self.write_answered = False
+
+    def answered(self, response: Response) -> None:
+        self.last = response
+        self.write_answered = self.write_answered or response.request.is_write
 
 
 class HttpEngine:
@@ -99,33 +143,62 @@ class HttpEngine:
         self.throttle = throttle
         self.hooks = hooks
         self.user_agent = user_agent
-        install_log_redaction()
-        for secret in provider.secrets():
+        install_log_redaction(f"invoicekit.{provider.name}",
+                              type(provider).__module__.split(".")[0])
+        self.register_secrets()
+
+    def register_secrets(self) -> None:
+        """Register the provider's current secrets for redaction (again after a refresh)."""
+        for secret in self.provider.secrets():
             register_secret(secret)
 
     # -- building ------------------------------------------------------------------
-    def build(self, req: Request, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
-        """The `httpx.Request` for *req*: path checked, headers merged, body encoded."""
-        url = req.absolute_url or (self.base_url + req.render_path())
+    def url_for(self, req: Request) -> str:
+        """The absolute URL of *req*: its checked path under `base_url`, or its own
+        `absolute_url` (which must be https, or loopback, like any base URL)."""
+        if req.absolute_url is not None:
+            check_base_url(req.absolute_url, setting="absolute_url")
+            return req.absolute_url
+        return self.base_url + req.render_path()
+
+    def build(self, req: Request, client: httpx.Client | httpx.AsyncClient,
+              timeout: httpx.Timeout) -> httpx.Request:
+        """The `httpx.Request` for *req*: path checked, headers merged and checked, body
+        encoded. Anything unsendable is `InvalidRequest`, raised before any I/O."""
+        url = self.url_for(req)
         headers: dict[str, str] = {"User-Agent": self.user_agent, "Accept": "application/json"}
         headers.update(self.provider.default_headers())
         if req.authenticated:
             headers.update(self.provider.auth_headers())
         headers.update(req.headers)
-        params = {k: str(v) for k, v in (req.params or {}).items()}
+        for name, value in headers.items():
+            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name) or not isinstance(
+                    value, str) or _HEADER_VALUE_FORBIDDEN.search(value):
+                # Never echo the value: it may be a credential.
+                raise errors.InvalidRequest(
+                    f"refusing to send header {str(name)[:40]!r}: a header name must be a "
+                    "token and its value must not contain CR, LF or other control characters",
+                    provider=self.provider.name)
+        kwargs: dict[str, Any] = {
+            "headers": headers,
+            "params": {k: str(v) for k, v in (req.params or {}).items()},
+            "timeout": timeout,
+        }
         if req.files is not None:
-            return client.build_request(
-                req.method, url, headers=headers, params=params, data=dict(req.data or {}),
-                files=dict(req.files),
-            )
-        if req.data is not None:
-            return client.build_request(
-                req.method, url, headers=headers, params=params, data=dict(req.data)
-            )
-        return client.build_request(
-            req.method, url, headers=headers, params=params,
-            json=req.json if req.json is not None else None,
-        )
+            kwargs["data"] = dict(req.data or {})
+            kwargs["files"] = dict(req.files)
+        elif req.data is not None:
+            kwargs["data"] = dict(req.data)
+        try:
+            if req.files is None and req.data is None and req.json is not None:
+                # Not httpx's `json=`: it cannot write a Decimal as an exact JSON number.
+                kwargs["content"] = json_body(req.json)
+                headers.setdefault("Content-Type", "application/json")
+            return client.build_request(req.method.upper(), url, **kwargs)
+        except (httpx.InvalidURL, TypeError, ValueError, RecursionError) as exc:
+            raise errors.InvalidRequest(
+                f"cannot build {req.method.upper()} {req.path}: {type(exc).__name__}: "
+                f"{redact(str(exc))[:200]}", provider=self.provider.name) from exc
 
     # -- the policy ------------------------------------------------------------------
     def attempts(
@@ -141,118 +214,109 @@ class HttpEngine:
         The value sent back for a `_Send` is an `httpx.Response` or the exception raised.
         """
         provider = self.provider
-        name = provider.name
+        method = req.method.upper()
+        httpx_timeout = _httpx_timeout(timeout)
+        cap = self.retry.retry_after_cap
         attempt = 0
         refreshed = False
-        method = req.method.upper()
-        operation = req.operation or method.lower()
-        httpx_timeout = _httpx_timeout(timeout)
         while True:
             if req.authenticated and provider.needs_refresh():
                 yield _Refresh(provider.auth_generation)
-            wait = self.throttle.reserve() if req.authenticated else 0.0
-            if wait > 0:
-                log.debug("%s %s waits %.3fs for the rate limit", method, req.path, wait)
-                yield _Sleep(wait)
-            hreq = self.build(req, client)
-            self._hook_request(RequestInfo(name, operation, method, req.path,
-                                           redact(str(hreq.url)), attempt))
+            # Built before reserving a slot: a refused id or header costs nothing.
+            hreq = self.build(req, client, httpx_timeout)
+            throttled = req.authenticated
+            if throttled:
+                blocked = self.throttle.blocked_for()
+                if blocked > cap:
+                    raise self._blocked(req, blocked)
+                wait = self.throttle.reserve()
+                if wait > 0:
+                    log.debug("%s %s %s waits %.3fs for the rate limit",
+                              provider.name, method, req.path, wait)
+                    try:
+                        yield _Sleep(wait)
+                    except GeneratorExit:
+                        self.throttle.release()
+                        raise
+            if self.hooks.on_request:
+                self._hook(self.hooks.on_request, RequestInfo(
+                    provider.name, req.operation or method.lower(), method, req.path,
+                    redact(str(hreq.url)), attempt))
             started = time.monotonic()
-            outcome = yield _Send(hreq, httpx_timeout)
+            try:
+                outcome = yield _Send(hreq)
+            except GeneratorExit:  # cancelled while waiting for the answer
+                if throttled:
+                    self.throttle.release()
+                raise
             elapsed = time.monotonic() - started
 
             if isinstance(outcome, BaseException):
-                if req.authenticated:
+                if throttled:
                     self.throttle.release()
-                exc = outcome
-                if not isinstance(exc, httpx.HTTPError | OSError):
-                    raise exc
-                reached = not isinstance(exc, _NOT_SENT)
-                self._log(method, req.path, None, elapsed, attempt, None, type(exc).__name__)
-                self._hook_response(ResponseInfo(name, operation, method, req.path, None,
-                                                 elapsed, attempt, None, type(exc).__name__))
-                if req.is_write and reached:
-                    raise self._transport_error(errors.OutcomeUnknown, req, exc, write=True)
-                if attempt < max_retries:
-                    yield _Sleep(self._backoff(attempt, None))
+                self._record(req, None, elapsed, attempt, None, type(outcome).__name__)
+                may_have_arrived = not isinstance(outcome, _NOT_SENT)
+                if req.is_write and may_have_arrived:
+                    raise self._transport_error(errors.OutcomeUnknown, req, outcome)
+                if isinstance(outcome, _TRANSPORT) and attempt < max_retries:
+                    yield self._retry_sleep(req, attempt, max_retries, None,
+                                            type(outcome).__name__)
                     attempt += 1
                     continue
-                raise self._transport_error(errors.ProviderUnavailable, req, exc, write=False)
+                raise self._transport_error(errors.ProviderUnavailable, req, outcome)
 
             assert isinstance(outcome, httpx.Response)
             headers = {k.lower(): v for k, v in outcome.headers.items()}
             request_id = next((headers[h] for h in _REQUEST_IDS if h in headers), None)
             response = Response(
                 status=outcome.status_code, headers=headers, content=outcome.content,
-                request=req, provider=name, elapsed=elapsed, request_id=request_id,
+                request=req, provider=provider.name, elapsed=elapsed, request_id=request_id,
             )
-            retry_after = (
-                self.throttle.observe(response.status, headers) if req.authenticated else None
-            )
-            self._log(method, req.path, response.status, elapsed, attempt, request_id, None)
-            self._hook_response(ResponseInfo(name, operation, method, req.path, response.status,
-                                             elapsed, attempt, request_id))
             status = response.status
-            if status < 400:
+            if throttled:
+                retry_after = self.throttle.observe(status, headers)
+            else:
+                retry_after = parse_retry_after(headers.get("retry-after"))
+            self._record(req, status, elapsed, attempt, request_id, None)
+            if 200 <= status < 300:
                 return response
             if status == 401 and not refreshed and req.authenticated and provider.can_refresh():
                 refreshed = True
                 yield _Refresh(provider.auth_generation)
                 continue
+            if status < 400:
+                location = redact(headers.get("location", ""))[:200]
+                raise response.malformed(
+                    f"unexpected HTTP {status}" + (f" redirect to {location!r}" if location else "")
+                    + "; redirects are not followed, check base_url")
             error = self._error(response)
-            if status == 429:
+            if retry_after is not None:
                 error.retry_after = retry_after
-                if retry_after is not None and retry_after > self.retry.retry_after_cap:
-                    raise error
-                if attempt < max_retries:
-                    yield _Sleep(self._backoff(attempt, retry_after))
+            if status == 429:
+                # Refused, so not carried out: safe to repeat, writes included.
+                if attempt < max_retries and (retry_after is None or retry_after <= cap):
+                    yield self._retry_sleep(req, attempt, max_retries, retry_after, "HTTP 429")
                     attempt += 1
                     continue
                 raise error
             if status >= 500 and req.is_write:
-                raise self._as_outcome_unknown(error)
-            if status in self.retry.retry_statuses and attempt < max_retries:
-                yield _Sleep(self._backoff(attempt, retry_after))
+                raise self._as_outcome_unknown(error, req)
+            if (status in self.retry.retry_statuses and attempt < max_retries
+                    and (retry_after is None or retry_after <= cap)):
+                yield self._retry_sleep(req, attempt, max_retries, retry_after, f"HTTP {status}")
                 attempt += 1
                 continue
             raise error
 
-    def _error(self, response: Response) -> errors.ProviderError:
-        try:
-            error = self.provider.error_from_response(response)
-        except Exception as exc:  # the provider's parser must never leak its own failure
-            error = Provider.error_from_response(self.provider, response)
-            error.__cause__ = exc
-        if error.request_id is None:
-            error.request_id = response.request_id
-        if error.status is None:
-            error.status = response.status
-        return error
-
-    @staticmethod
-    def _as_outcome_unknown(error: errors.ProviderError) -> errors.OutcomeUnknown:
-        unknown = errors.OutcomeUnknown(
-            f"{error.message}; the write may or may not have happened",
-            provider=error.provider, status=error.status, code=error.code, fields=error.fields,
-            raw=error.raw, request_id=error.request_id,
-        )
-        unknown.__cause__ = error
-        return unknown
-
-    def _transport_error(
-        self, cls: type[errors.ProviderUnavailable], req: Request, exc: BaseException, *,
-        write: bool,
-    ) -> errors.ProviderUnavailable:
-        kind = type(exc).__name__
-        what = f"{req.method.upper()} {req.path}"
-        if write:
-            message = (f"{what} failed after it may have reached {self.provider.name} ({kind}); "
-                       "the write may or may not have happened and was not repeated")
-        else:
-            message = f"{what} failed: {kind}: {redact(str(exc)) or 'no details'}"
-        err = cls(message, provider=self.provider.name)
-        err.__cause__ = exc
-        return err
+    def _retry_sleep(self, req: Request, attempt: int, max_retries: int,
+                     retry_after: float | None, why: str) -> _Sleep:
+        delay = self._backoff(attempt, retry_after)
+        log.info("%s %s %s: %s, retrying in %.2fs (retry %d of %d)", self.provider.name,
+                 req.method.upper(), req.path, why, delay, attempt + 1, max_retries,
+                 extra={"http_provider": self.provider.name, "http_method": req.method.upper(),
+                        "http_path": req.path, "http_retry": attempt + 1,
+                        "http_retry_delay": delay, "http_retry_reason": why})
+        return _Sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -260,35 +324,109 @@ class HttpEngine:
         ceiling = min(self.retry.backoff_max, self.retry.backoff_initial * (2 ** attempt))
         return random.uniform(0, ceiling) if self.retry.jitter else ceiling  # noqa: S311
 
-    def _log(self, method: str, path: str, status: int | None, elapsed: float, attempt: int,
-             request_id: str | None, failure: str | None) -> None:
-        level = logging.INFO if status is None or status >= 400 else logging.DEBUG
+    # -- errors ----------------------------------------------------------------------
+    def _error(self, response: Response) -> errors.ProviderError:
+        try:
+            error = self.provider.error_from_response(response)
+            if not isinstance(error, errors.ProviderError):
+                raise TypeError(f"error_from_response returned {type(error).__name__}")
+        except Exception as exc:  # the provider's parser must never leak its own failure
+            error = Provider.error_from_response(self.provider, response)
+            error.__cause__ = exc
+        if error.provider is None:
+            error.provider = self.provider.name
+        if error.request_id is None:
+            error.request_id = response.request_id
+        if error.status is None:
+            error.status = response.status
+        return error
+
+    def _as_outcome_unknown(self, error: errors.ProviderError,
+                            req: Request) -> errors.OutcomeUnknown:
+        unknown = errors.OutcomeUnknown(
+            f"{req.method.upper()} {req.path} got HTTP {error.status}: {error.message}; "
+            "the write may or may not have happened and was not repeated",
+            provider=error.provider, status=error.status, code=error.code, fields=error.fields,
+            raw=error.raw, request_id=error.request_id, retry_after=error.retry_after,
+        )
+        unknown.__cause__ = error
+        return unknown
+
+    def _transport_error(
+        self, cls: type[errors.ProviderUnavailable], req: Request, exc: BaseException,
+    ) -> errors.ProviderUnavailable:
+        kind = type(exc).__name__
+        detail = redact(str(exc))[:200] or "no details"
+        what = f"{req.method.upper()} {req.path}"
+        if cls is errors.OutcomeUnknown:
+            message = (f"{what} failed after it may have reached {self.provider.name} "
+                       f"({kind}: {detail}); the write may or may not have happened and was "
+                       "not repeated")
+        else:
+            message = f"{what} failed: {kind}: {detail}"
+        err = cls(message, provider=self.provider.name)
+        err.__cause__ = exc
+        return err
+
+    def _blocked(self, req: Request, blocked: float) -> errors.RateLimited:
+        return errors.RateLimited(
+            f"{req.method.upper()} {req.path} was not sent: {self.provider.name} asked to "
+            f"wait {blocked:.0f}s, longer than retry_after_cap "
+            f"({self.retry.retry_after_cap:.0f}s)",
+            provider=self.provider.name, retry_after=blocked)
+
+    def _unexpected(self, state: _OpState, exc: Exception) -> errors.ProviderUnavailable:
+        last = state.last
+        assert last is not None
+        cls = errors.OutcomeUnknown if state.write_answered else errors.ProviderUnavailable
+        message = (f"unexpected response to {last.request.method.upper()} {last.request.path} "
+                   f"(HTTP {last.status}): {type(exc).__name__}: {redact(str(exc))[:200]}; "
+                   f"body: {last.excerpt(200) or '<empty>'}")
+        if state.write_answered:
+            message += "; the write may or may not have happened"
+        return cls(message, provider=self.provider.name, status=last.status,
+                   raw=last.excerpt(), request_id=last.request_id)
+
+    # -- observability ----------------------------------------------------------------
+    def _record(self, req: Request, status: int | None, elapsed: float, attempt: int,
+                request_id: str | None, failure: str | None) -> None:
+        method = req.method.upper()
+        level = logging.DEBUG if status is not None and status < 400 else logging.INFO
         if log.isEnabledFor(level):
-            log.log(level, "%s %s %s -> %s in %.1fms (retry %d, request id %s)",
-                    self.provider.name, method, path, status if status is not None else failure,
-                    elapsed * 1000, attempt, request_id or "-")
+            log.log(level, "%s %s %s -> %s in %.1f ms (retry %d, request id %s)",
+                    self.provider.name, method, req.path,
+                    status if status is not None else failure, elapsed * 1000, attempt,
+                    request_id or "-",
+                    extra={"http_provider": self.provider.name, "http_method": method,
+                           "http_path": req.path, "http_status": status,
+                           "http_duration_ms": round(elapsed * 1000, 3), "http_retry": attempt,
+                           "http_request_id": request_id, "http_failure": failure})
+        if self.hooks.on_response:
+            self._hook(self.hooks.on_response, ResponseInfo(
+                self.provider.name, req.operation or method.lower(), method, req.path, status,
+                elapsed, attempt, request_id, failure))
 
-    def _hook_request(self, info: RequestInfo) -> None:
-        for hook in self.hooks.on_request:
+    @staticmethod
+    def _hook(hooks: tuple[Any, ...], info: RequestInfo | ResponseInfo) -> None:
+        for hook in hooks:
             try:
-                hook(info)
+                result = hook(info)
+                if inspect.iscoroutine(result):
+                    result.close()
+                    raise TypeError("hooks must be plain functions; an async hook was given")
             except Exception:
-                log.exception("invoicekit on_request hook %r failed", hook)
-
-    def _hook_response(self, info: ResponseInfo) -> None:
-        for hook in self.hooks.on_response:
-            try:
-                hook(info)
-            except Exception:
-                log.exception("invoicekit on_response hook %r failed", hook)
+                log.exception("invoicekit %s hook %r failed; the call goes on",
+                              "request" if isinstance(info, RequestInfo) else "response", hook)
 
     # -- running an operation ---------------------------------------------------------
-    def step(self, op: Operation[T], value: Response | BaseException | None, *,
-             responded: list[bool]) -> tuple[Request | None, T | None]:
+    def step(self, op: Operation[T], value: Response | BaseException | None,
+             state: _OpState) -> tuple[Request | None, T | None]:
         """Advance *op* with *value*; return its next request, or `(None, result)` when done.
 
         Anything but an `InvoiceKitError` raised by the provider's parsing after a response
-        arrived becomes `ProviderUnavailable` (`OutcomeUnknown` if a write was answered).
+        arrived becomes `ProviderUnavailable` (`OutcomeUnknown` if a write was answered),
+        with the status and a safe excerpt of the last body. A failure before any response
+        is a bug in the provider's own code and is left to surface as it is.
         """
         try:
             if isinstance(value, BaseException):
@@ -299,29 +437,70 @@ class HttpEngine:
                 nxt = op.send(value)
         except StopIteration as stop:
             return None, stop.value
-        except errors.InvoiceKitError:
+        except errors.InvoiceKitError as exc:
+            scrub_exception(exc)
             raise
         except Exception as exc:
-            if not responded[0]:
+            if state.last is None:
                 raise
-            cls = errors.OutcomeUnknown if responded[1] else errors.ProviderUnavailable
-            err = cls(
-                f"unexpected response from {self.provider.name}: {type(exc).__name__}: "
-                f"{redact(str(exc))[:300]}",
-                provider=self.provider.name,
-            )
-            raise err from exc
+            err = self._unexpected(state, exc)
+            err.__cause__ = exc  # attached before scrubbing, so the cause is scrubbed too
+            raise scrub_exception(err) from exc
         if not isinstance(nxt, Request):
             raise TypeError(f"a provider operation must yield Request objects, got {nxt!r}")
         return nxt, None
+
+
+def json_body(value: Any) -> bytes:
+    """*value* as compact UTF-8 JSON, as httpx sends `json=`, except that a `Decimal`
+    becomes an exact JSON number (`Decimal("90.50")` -> `90.50`), never a float or a string.
+
+    Salla documents its amounts as JSON numbers; going through `float` could change them.
+    """
+    return _json_text(value).encode("utf-8")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value!r} cannot be sent as a JSON number")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(
+            f"{_json_text(str(key))}:{_json_text(item)}" for key, item in value.items()
+        ) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_json_text(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _resolve(value: Any, default: Any) -> Any:
     return default if isinstance(value, Default) else value
 
 
+# Set while this thread or task refreshes credentials: a refresh that itself asked for a
+# refresh would wait forever on the (non-reentrant) refresh lock.
+_refreshing: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "invoicekit_refreshing", default=False)
+
+
+def _enter_refresh(provider: Provider) -> contextvars.Token[bool]:
+    if _refreshing.get():
+        raise errors.ConfigurationError(
+            f"{provider.name}: refresh() sent a request that needs fresh credentials; the "
+            "requests of a refresh must use Request(..., authenticated=False)",
+            provider=provider.name)
+    return _refreshing.set(True)
+
+
+def _client_closed(name: str) -> errors.ConfigurationError:
+    return errors.ConfigurationError(
+        "the http_client given to this gateway has been closed; keep it open for as long as "
+        "the gateway is used", setting="http_client", provider=name)
+
+
 class SyncRunner:
-    """Runs operations with `httpx.Client` (the caller's, if given)."""
+    """Runs operations with `httpx.Client`: the caller's, if given (never closed by us)."""
 
     def __init__(self, engine: HttpEngine, client: httpx.Client | None) -> None:
         if client is not None and not isinstance(client, httpx.Client):
@@ -337,53 +516,68 @@ class SyncRunner:
 
     def run(self, op: Operation[T], *, timeout: Timeout | Default = DEFAULT,
             max_retries: int | Default = DEFAULT) -> T:
-        """Drive *op* to completion."""
+        """Drive *op* to completion; per-call settings override the gateway's."""
         t: Timeout = _resolve(timeout, self.engine.timeout)
         retries: int = _resolve(max_retries, self.engine.retry.max_retries)
-        responded = [False, False]
+        state = _OpState()
         value: Response | BaseException | None = None
-        while True:
-            req, result = self.engine.step(op, value, responded=responded)
-            if req is None:
-                return result  # type: ignore[return-value]
-            try:
-                value = self._perform(self.engine.attempts(req, self.client, timeout=t,
-                                                           max_retries=retries))
-                responded[0] = True
-                responded[1] = responded[1] or req.is_write
-            except errors.InvoiceKitError as exc:
-                value = exc
+        try:
+            while True:
+                req, result = self.engine.step(op, value, state)
+                if req is None:
+                    return result  # type: ignore[return-value]
+                try:
+                    response = self._perform(
+                        self.engine.attempts(req, self.client, timeout=t, max_retries=retries))
+                except errors.InvoiceKitError as exc:
+                    value = scrub_exception(exc)
+                else:
+                    state.answered(response)
+                    value = response
+        finally:
+            op.close()
 
     def _perform(self, gen: Generator[_Action, Any, Response]) -> Response:
         value: Any = None
-        while True:
-            try:
-                action = gen.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            if isinstance(action, _Send):
+        try:
+            while True:
                 try:
-                    value = self.client.send(action.request)
-                except Exception as exc:
-                    value = exc
-            elif isinstance(action, _Sleep):
-                if not _instant_waits and action.seconds > 0:
-                    time.sleep(action.seconds)
-                value = None
-            else:
-                with self._refresh_lock:
-                    if self.engine.provider.auth_generation == action.seen_generation:
-                        self.run(self.engine.provider.refresh())
-                value = None
+                    action = gen.send(value)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                if isinstance(action, _Send):
+                    if self.client.is_closed:
+                        raise _client_closed(self.engine.provider.name)
+                    try:
+                        value = self.client.send(action.request, follow_redirects=False)
+                    except Exception as exc:
+                        value = exc
+                elif isinstance(action, _Sleep):
+                    if not _instant_waits and action.seconds > 0:
+                        time.sleep(action.seconds)
+                    value = None
+                else:
+                    marker = _enter_refresh(self.engine.provider)
+                    try:
+                        with self._refresh_lock:
+                            provider = self.engine.provider
+                            if provider.auth_generation == action.seen_generation:
+                                self.run(provider.refresh())
+                                self.engine.register_secrets()
+                    finally:
+                        _refreshing.reset(marker)
+                    value = None
+        finally:
+            gen.close()
 
     def close(self) -> None:
-        """Close the client if this runner created it."""
+        """Close the client if this runner created it (a caller's client stays open)."""
         if self._owns_client:
             self.client.close()
 
 
 class AsyncRunner:
-    """Runs operations with `httpx.AsyncClient` (the caller's, if given)."""
+    """Runs operations with `httpx.AsyncClient`: the caller's, if given (never closed by us)."""
 
     def __init__(self, engine: HttpEngine, client: httpx.AsyncClient | None) -> None:
         if client is not None and not isinstance(client, httpx.AsyncClient):
@@ -399,58 +593,72 @@ class AsyncRunner:
 
     async def run(self, op: Operation[T], *, timeout: Timeout | Default = DEFAULT,
                   max_retries: int | Default = DEFAULT) -> T:
-        """Drive *op* to completion."""
+        """Drive *op* to completion; per-call settings override the gateway's."""
         t: Timeout = _resolve(timeout, self.engine.timeout)
         retries: int = _resolve(max_retries, self.engine.retry.max_retries)
-        responded = [False, False]
+        state = _OpState()
         value: Response | BaseException | None = None
-        while True:
-            req, result = self.engine.step(op, value, responded=responded)
-            if req is None:
-                return result  # type: ignore[return-value]
-            try:
-                value = await self._perform(self.engine.attempts(req, self.client, timeout=t,
-                                                                 max_retries=retries))
-                responded[0] = True
-                responded[1] = responded[1] or req.is_write
-            except errors.InvoiceKitError as exc:
-                value = exc
+        try:
+            while True:
+                req, result = self.engine.step(op, value, state)
+                if req is None:
+                    return result  # type: ignore[return-value]
+                try:
+                    response = await self._perform(
+                        self.engine.attempts(req, self.client, timeout=t, max_retries=retries))
+                except errors.InvoiceKitError as exc:
+                    value = scrub_exception(exc)
+                else:
+                    state.answered(response)
+                    value = response
+        finally:
+            op.close()
 
     async def _perform(self, gen: Generator[_Action, Any, Response]) -> Response:
         value: Any = None
-        while True:
-            try:
-                action = gen.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            if isinstance(action, _Send):
+        try:
+            while True:
                 try:
-                    value = await self.client.send(action.request)
-                except Exception as exc:
-                    value = exc
-            elif isinstance(action, _Sleep):
-                if not _instant_waits and action.seconds > 0:
-                    await asyncio.sleep(action.seconds)
-                value = None
-            else:
-                if self._refresh_lock is None:
-                    self._refresh_lock = asyncio.Lock()
-                async with self._refresh_lock:
-                    if self.engine.provider.auth_generation == action.seen_generation:
-                        await self.run(self.engine.provider.refresh())
-                value = None
+                    action = gen.send(value)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                if isinstance(action, _Send):
+                    if self.client.is_closed:
+                        raise _client_closed(self.engine.provider.name)
+                    try:
+                        value = await self.client.send(action.request, follow_redirects=False)
+                    except Exception as exc:
+                        value = exc
+                elif isinstance(action, _Sleep):
+                    if not _instant_waits and action.seconds > 0:
+                        await asyncio.sleep(action.seconds)
+                    value = None
+                else:
+                    if self._refresh_lock is None:
+                        self._refresh_lock = asyncio.Lock()
+                    marker = _enter_refresh(self.engine.provider)
+                    try:
+                        async with self._refresh_lock:
+                            provider = self.engine.provider
+                            if provider.auth_generation == action.seen_generation:
+                                await self.run(provider.refresh())
+                                self.engine.register_secrets()
+                    finally:
+                        _refreshing.reset(marker)
+                    value = None
+        finally:
+            gen.close()
 
     async def aclose(self) -> None:
-        """Close the client if this runner created it."""
+        """Close the client if this runner created it (a caller's client stays open)."""
         if self._owns_client:
             await self.client.aclose()
 
 
 def user_agent(provider: Provider) -> str:
-    """`invoicekit/<version> (<distribution>/<version>) httpx/<version>`."""
+    """`invoicekit/<version> (<distribution>/<version>; provider <name>) httpx/<version>`:
+    names the library and the plugin, so a provider's support can tell who is calling."""
     dist = provider.distribution
     return (f"invoicekit/{__about__.__version__} ({dist}/{__about__.distribution_version(dist)}; "
             f"provider {provider.name}) httpx/{httpx.__version__}")
 
-
-__all__ += ["user_agent"]

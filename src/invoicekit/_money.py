@@ -14,6 +14,8 @@ from typing import Any, Final, SupportsIndex
 
 import attrs
 
+from .errors import InvalidRequest
+
 __all__ = ["CURRENCY_ALIASES", "MINOR_UNITS", "Money", "normalize_currency", "to_decimal"]
 
 # ISO 4217 active codes and their minor units (exponent). Codes absent here are refused.
@@ -52,8 +54,8 @@ def normalize_currency(value: object) -> str:
 
     Raises `InvalidRequest` (a `ValueError`) for anything that is not a known code.
     """
-    from .errors import InvalidRequest
-
+    if value.__class__ is str and value in MINOR_UNITS:
+        return value  # the common case: already a code
     if not isinstance(value, str):
         raise InvalidRequest(f"currency must be a string ISO 4217 code, got {type(value).__name__}")
     text = value.strip()
@@ -72,8 +74,6 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     Floats are refused (they cannot hold most decimal amounts), and so are bools, NaN and
     infinities. Raises `InvalidRequest`.
     """
-    from .errors import InvalidRequest
-
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool):
@@ -124,8 +124,6 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         """Build from an integer count of minor units (cents, halalas, fils...)."""
-        from .errors import InvalidRequest
-
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise InvalidRequest(f"minor units must be an int, got {type(minor).__name__}")
         code = normalize_currency(currency)
@@ -147,8 +145,6 @@ class Money:
         Raises `InvalidRequest` if the amount has more decimal places than the currency
         allows (`Money("1.005", "USD").to_minor()`): nothing is rounded silently.
         """
-        from .errors import InvalidRequest
-
         scaled = self.amount.scaleb(self.minor_units)
         if scaled != scaled.to_integral_value():
             raise InvalidRequest(
@@ -168,8 +164,6 @@ class Money:
         return Money(self.amount.quantize(exp, rounding=rounding), self.currency)
 
     def _same(self, other: object, op: str) -> Money:
-        from .errors import InvalidRequest
-
         if not isinstance(other, Money):
             raise TypeError(f"cannot {op} Money and {type(other).__name__}")
         if other.currency != self.currency:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, Literal
 
 import attrs
@@ -16,6 +17,8 @@ __all__ = [
     "DEFAULT",
     "Default",
     "HttpHooks",
+    "RequestInfo",
+    "ResponseInfo",
     "RetryPolicy",
     "Timeout",
     "check_base_url",
@@ -67,20 +70,38 @@ class Timeout:
         return cls(v, v, v, v)
 
 
+def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ConfigurationError(
+            f"{attribute.name} must be a non-negative number of seconds, got {value!r}",
+            setting=attribute.name,
+        )
+
+
+def _statuses(value: Iterable[int]) -> frozenset[int]:
+    return frozenset(value)
+
+
 @attrs.frozen(slots=True)
 class RetryPolicy:
-    """When and how reads are retried (writes only when nothing can have reached the provider).
+    """When and how requests are retried (see docs/reliability.md).
 
-    Waits grow as `backoff_initial * 2**attempt` up to `backoff_max`, with full jitter. A
-    `Retry-After` longer than `retry_after_cap` is not waited for: `RateLimited` is raised.
+    Reads retry on connection errors, timeouts and `retry_statuses`; writes only when
+    nothing can have reached the provider (the connection never opened, or a 429). Waits
+    grow as `backoff_initial * 2**attempt` up to `backoff_max`, with full jitter (a random
+    wait between 0 and that ceiling, so many clients do not retry in lockstep). A
+    `Retry-After` is waited exactly, unless it is longer than `retry_after_cap`: then the
+    call fails at once with `RateLimited` (or `ProviderUnavailable` for a 503) carrying
+    `.retry_after`, because a worker silently blocked for an hour helps nobody.
     """
 
     max_retries: int = 2
-    backoff_initial: float = 0.5
-    backoff_max: float = 8.0
-    retry_after_cap: float = 60.0
+    backoff_initial: float = attrs.field(default=0.5, validator=_non_negative)
+    backoff_max: float = attrs.field(default=8.0, validator=_non_negative)
+    retry_after_cap: float = attrs.field(default=60.0, validator=_non_negative)
     jitter: bool = True
-    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    retry_statuses: frozenset[int] = attrs.field(
+        default=frozenset({429, 502, 503, 504}), converter=_statuses)
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or (
@@ -123,29 +144,68 @@ class ResponseInfo:
     error: str | None = None
 
 
+def _hook_tuple(value: Callable[..., object] | Iterable[Callable[..., object]] | None
+                ) -> tuple[Callable[..., object], ...]:
+    if value is None:
+        return ()
+    if callable(value):
+        return (value,)
+    hooks = tuple(value)
+    for hook in hooks:
+        if not callable(hook):
+            raise ConfigurationError(f"a hook must be callable, got {hook!r}", setting="hooks")
+    return hooks
+
+
 @attrs.frozen(slots=True)
 class HttpHooks:
-    """Callables run around every HTTP attempt, for metrics or tracing; failures are logged."""
+    """Callables run around every HTTP attempt (retries included), for metrics or tracing.
 
-    on_request: tuple[RequestHook, ...] = ()
-    on_response: tuple[ResponseHook, ...] = ()
+    Each of `on_request` / `on_response` takes one callable or a sequence of them. They
+    are called synchronously, also by the async gateway, so keep them quick (hand the
+    `RequestInfo`/`ResponseInfo` to a queue for anything slow). A hook that raises is
+    logged under `invoicekit.http` and otherwise ignored: observing a call never breaks it.
+    """
+
+    on_request: tuple[RequestHook, ...] = attrs.field(default=(), converter=_hook_tuple)
+    on_response: tuple[ResponseHook, ...] = attrs.field(default=(), converter=_hook_tuple)
 
 
 Scheme = Literal["https", "http"]
 
 
 def check_base_url(url: str, *, setting: str = "base_url") -> str:
-    """Refuse a `base_url` that is not https, unless it points at loopback (a sandbox)."""
+    """Refuse a `base_url` that is not https, unless it points at loopback (a sandbox).
+
+    Plain http would send the bearer token in clear text; loopback never leaves the
+    machine. Credentials, a query or a fragment in the URL are refused too: they would
+    end up in every request (and in logs). Returns the URL without a trailing `/`.
+    """
     if not isinstance(url, str) or not url:
         raise ConfigurationError(f"{setting} must be a URL string", setting=setting)
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        raise ConfigurationError(f"{setting} {url!r} is not an http(s) URL", setting=setting)
-    if parsed.username or parsed.password:
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise ConfigurationError(f"{setting} must not contain whitespace or control characters",
+                                 setting=setting)
+    # Never echo credentials someone put in the URL (`https://user:pass@host`).
+    shown = re.sub(r"//[^/?#]*@", "//***@", url)
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        hostname = parsed.hostname
+        parsed.port  # noqa: B018 - validates the port number
+    except ValueError as exc:
+        raise ConfigurationError(f"{setting} {shown!r} is not a valid URL: {exc}",
+                                 setting=setting) from None
+    if parsed.scheme not in ("https", "http") or not hostname:
+        raise ConfigurationError(f"{setting} {shown!r} is not an http(s) URL", setting=setting)
+    if parsed.username is not None or parsed.password is not None:
         raise ConfigurationError(f"{setting} must not carry credentials", setting=setting)
-    if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+    if parsed.query or parsed.fragment or url.rstrip("/").endswith(("?", "#")):
+        raise ConfigurationError(f"{setting} must not have a query or fragment",
+                                 setting=setting)
+    if parsed.scheme == "http" and not _is_loopback(hostname):
         raise ConfigurationError(
-            f"{setting} {url!r} is plain http; use https (plain http is allowed for loopback only)",
+            f"{setting} {shown!r} is plain http; use https "
+            "(plain http is allowed for loopback only)",
             setting=setting,
         )
     return url.rstrip("/")
@@ -159,5 +219,3 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return False
 
-
-__all__ += ["RequestInfo", "ResponseInfo"]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import attrs
@@ -139,18 +139,37 @@ class Request:
         return self.method.upper() in _WRITE_METHODS
 
     def render_path(self) -> str:
-        """The path with each parameter checked against its pattern and percent-quoted."""
-        names = set(re.findall(r"{(\w+)}", self.path))
+        """The path with each parameter checked against its pattern and percent-quoted.
+
+        The template itself must be a plain path (`/orders/{id}/send`): no `.`/`..`
+        segments, `%`-escapes, query, fragment, whitespace or non-ASCII. A provider that
+        formats a caller's value into `path` itself, instead of declaring a `PathParam`,
+        is caught here when that value tries anything but plain characters.
+        """
+        if not isinstance(self.path, str) or not _TEMPLATE.fullmatch(self.path) or any(
+                segment in (".", "..") for segment in self.path.split("/")):
+            raise errors.InvalidRequest(
+                f"refusing to build a URL from the path {str(self.path)[:120]!r}: only plain "
+                "segments and {name} parameters are allowed")
+        names = set(_PLACEHOLDER.findall(self.path))
         if names != set(self.path_params):
             raise errors.InvalidRequest(
                 f"path {self.path!r} needs parameters {sorted(names)}, "
                 f"got {sorted(self.path_params)}"
             )
-        values = {}
+        values: dict[str, str] = {}
         for name, param in self.path_params.items():
+            if not isinstance(param, PathParam):
+                raise errors.InvalidRequest(
+                    f"path parameter {name!r} must be a PathParam (a value with its IdPattern)")
             checked = param.pattern.check(param.value)
             values[name] = urllib.parse.quote(checked, safe="")
-        return self.path.format(**values)
+        return _PLACEHOLDER.sub(lambda m: values[m.group(1)], self.path)
+
+
+# A path template: "/" then RFC 3986 path characters (no "%", "?", "#") and {name}s.
+_TEMPLATE = re.compile(r"(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|\{\w+\})*)*/?", re.ASCII)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}", re.ASCII)
 
 
 @attrs.frozen(slots=True)
@@ -195,24 +214,37 @@ class Response:
             err.__cause__ = cause
         return err
 
-    def json(self) -> Any:
-        """The body decoded as JSON, or `ProviderUnavailable` (`OutcomeUnknown` for a write)."""
+    def json(self, *, parse_float: Callable[[str], Any] | None = None) -> Any:
+        """The body decoded as JSON, or `ProviderUnavailable` (`OutcomeUnknown` for a write).
+
+        `parse_float=decimal.Decimal` reads JSON numbers with a fraction exactly, never
+        through a binary float (providers that send amounts as JSON numbers).
+
+        Refused: an empty body, a content type that is not JSON (an HTML error page from a
+        proxy), bytes that are not UTF-8 JSON, `NaN`/`Infinity`, and nesting deep enough to
+        exhaust the parser.
+        """
         if not self.content.strip():
             raise self.malformed("empty response body where JSON was expected")
         ctype = self.headers.get("content-type", "")
         if ctype and "json" not in ctype.lower():
             raise self.malformed(f"expected a JSON response, got content type {ctype!r}")
         try:
-            return json.loads(self.content.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            return json.loads(self.content.decode("utf-8-sig"), parse_float=parse_float,
+                              parse_constant=_no_constant)
+        except (UnicodeDecodeError, ValueError, ArithmeticError, RecursionError) as exc:
             raise self.malformed("response body is not valid JSON", exc) from exc
 
-    def json_object(self) -> dict[str, Any]:
+    def json_object(self, *, parse_float: Callable[[str], Any] | None = None) -> dict[str, Any]:
         """The body as a JSON object (a `dict`), or the typed error."""
-        data = self.json()
+        data = self.json(parse_float=parse_float)
         if not isinstance(data, dict):
             raise self.malformed(f"expected a JSON object, got {type(data).__name__}")
         return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 # Which capability each overridable operation provides.
@@ -246,6 +278,9 @@ class Provider:
     """How the provider's rate-limit headers behave: `"window"` or `"leaky"` (bucket)."""
     distribution: ClassVar[str] = "invoicekit"
     """The installed distribution, for the `User-Agent` and `invoicekit providers`."""
+    requires_order_id: ClassVar[bool] = False
+    """Whether every invoice created here must name an existing order (`order_id`), as on
+    Salla. Migration reads it to know that a target needs an order mapping."""
 
     # ---- capabilities -------------------------------------------------------------
     @classmethod
@@ -296,7 +331,11 @@ class Provider:
         return False
 
     def refresh(self) -> Operation[None]:
-        """Refresh credentials (an OAuth token request). Called under the gateway's lock."""
+        """Refresh credentials (an OAuth token request). Called under the gateway's lock.
+
+        Its requests must be `authenticated=False`: they are what makes credentials valid,
+        so they cannot wait for valid credentials themselves.
+        """
         raise self._unsupported(Capability.GET_INVOICE, "credentials cannot be refreshed")
 
     def error_from_response(self, response: Response) -> errors.ProviderError:
@@ -305,8 +344,8 @@ class Provider:
         message = None
         data: Any = None
         try:
-            data = json.loads(response.content.decode("utf-8")) if response.content else None
-        except (UnicodeDecodeError, ValueError):
+            data = json.loads(response.content.decode("utf-8-sig")) if response.content else None
+        except (UnicodeDecodeError, ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             for key in ("message", "error", "detail"):

@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import attrs
 
@@ -22,6 +22,9 @@ from . import errors
 from ._gateway import AsyncGateway, Gateway
 from ._model import Capability
 from ._provider import Provider
+
+if TYPE_CHECKING:
+    from .testing._fake import AsyncFakeGateway, FakeGateway
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -40,6 +43,7 @@ _CORE_SETTINGS = frozenset(
     {"base_url", "http_client", "timeout", "max_retries", "retry", "throttle", "hooks",
      "ignore_unsupported"}
 )
+_G = TypeVar("_G", Gateway, AsyncGateway)
 _lock = threading.Lock()
 _registered: dict[str, type[Provider]] = {}
 
@@ -88,9 +92,15 @@ def load_provider(name: str) -> type[Provider]:
     with _lock:
         if name in _registered:
             return _registered[name]
-    if name not in _entry_points():
+    eps = _entry_points()
+    if name not in eps:
         raise errors.ProviderNotFound(name, _installed_names())
-    from stevedore import driver
+    from stevedore import driver, extension
+
+    # stevedore keeps each namespace's entry points for the life of the process (and on
+    # disk, keyed on file times): a plugin installed after the first connect() would look
+    # "missing". Hand it the list importlib.metadata has just read instead.
+    extension.ExtensionManager.ENTRY_POINT_CACHE[ENTRY_POINT_GROUP] = list(eps.values())
 
     failure: list[BaseException] = []
 
@@ -100,7 +110,7 @@ def load_provider(name: str) -> type[Provider]:
     try:
         manager = driver.DriverManager(
             ENTRY_POINT_GROUP, name, invoke_on_load=False,
-            on_load_failure_callback=on_failure, warn_on_missing_entrypoint=False,
+            on_load_failure_callback=on_failure, on_missing_entrypoints_callback=None,
         )
         cls = manager.driver
     except Exception as exc:
@@ -163,27 +173,56 @@ def _split(provider_class: type[Provider], name: str,
     return core, own
 
 
-def _build(name: str, settings: Mapping[str, Any], gateway_class: type[Any]) -> Any:
+def _gateway_class(cls: type[Provider], attribute: str, base: type[_G]) -> type[_G]:
+    """The gateway class a provider asks for (`gateway_class` / `async_gateway_class`).
+
+    A provider may name a `Gateway` (`AsyncGateway`) subclass that adds provider-specific
+    controls, as the fake does with its outbox and failure injection; it must still be a
+    subclass, so every gateway keeps the common API.
+    """
+    chosen = getattr(cls, attribute, None)
+    if chosen is None:
+        return base
+    if not isinstance(chosen, type) or not issubclass(chosen, base):
+        raise errors.ConfigurationError(
+            f"{cls.__name__}.{attribute} must be a subclass of invoicekit.{base.__name__}",
+            setting="provider")
+    return chosen
+
+
+def _build(name: str, settings: Mapping[str, Any], attribute: str, base: type[_G]) -> _G:
     cls = load_provider(name)
+    gateway_class = _gateway_class(cls, attribute, base)
     core, own = _split(cls, name, settings)
     provider = cls(**own)
     return gateway_class(provider, **core)
 
 
+@overload
+def connect(name: Literal["fake"], **settings: Any) -> FakeGateway: ...
+@overload
+def connect(name: str, **settings: Any) -> Gateway: ...
 def connect(name: str, **settings: Any) -> Gateway:
     """A sync gateway to provider *name*, e.g. `connect("salla", token=...)`.
 
     Every HTTP provider also accepts `base_url`, `http_client` (an `httpx.Client`),
     `timeout`, `max_retries`, `retry`, `throttle`, `hooks` and `ignore_unsupported`.
+    A provider class may set `gateway_class` to a `Gateway` subclass with extra controls
+    (`connect("fake")` returns a `FakeGateway`, typed as such).
     """
-    gateway: Gateway = _build(name, settings, Gateway)
-    return gateway
+    return _build(name, settings, "gateway_class", Gateway)
 
 
+@overload
+def connect_async(name: Literal["fake"], **settings: Any) -> AsyncFakeGateway: ...
+@overload
+def connect_async(name: str, **settings: Any) -> AsyncGateway: ...
 def connect_async(name: str, **settings: Any) -> AsyncGateway:
-    """An async gateway to provider *name*: the same methods as `connect`'s, awaited."""
-    gateway: AsyncGateway = _build(name, settings, AsyncGateway)
-    return gateway
+    """An async gateway to provider *name*: the same methods as `connect`'s, awaited.
+
+    The provider's `async_gateway_class`, when set, is used instead of `AsyncGateway`.
+    """
+    return _build(name, settings, "async_gateway_class", AsyncGateway)
 
 
 # ---- configuration --------------------------------------------------------------------
@@ -289,14 +328,16 @@ def from_config(source: Mapping[str, Any] | str | os.PathLike[str] | None = None
     `INVOICEKIT_<SETTING>` variables.
     """
     settings = load_settings(source)
-    return connect(settings.pop("provider"), **settings)
+    name: str = settings.pop("provider")
+    return connect(name, **settings)
 
 
 def from_config_async(source: Mapping[str, Any] | str | os.PathLike[str] | None = None
                       ) -> AsyncGateway:
     """Like `from_config`, returning an async gateway."""
     settings = load_settings(source)
-    return connect_async(settings.pop("provider"), **settings)
+    name: str = settings.pop("provider")
+    return connect_async(name, **settings)
 
 
 __all__ += ["load_settings"]

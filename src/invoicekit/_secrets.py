@@ -1,25 +1,50 @@
-"""Secrets that never show: `Secret` hides its value from `repr()`/`str()`, and a logging
-filter scrubs every live secret from records of invoicekit's and httpx's loggers."""
+"""Secrets that never show.
+
+`Secret` hides its value from `repr()`/`str()`/f-strings and pickles. Every live secret
+value is also registered here, so that:
+
+* a logging filter scrubs it from the records of invoicekit's, httpx's and httpcore's
+  loggers (message *and* formatted traceback), even with DEBUG on;
+* `scrub_exception()` removes it from an exception and every exception chained to it,
+  so `str()`, `repr()` and `traceback.format_exception()` of an error the HTTP layer
+  raises never contain it.
+
+Why both: a token can reach text in ways no code review catches (a provider echoing the
+`Authorization` header in an error message, an `h11` error quoting a header value), so
+the last line of defence is to search every outgoing text for the known values.
+"""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Any, Final
 
-__all__ = ["REDACTED", "Secret", "install_log_redaction", "redact", "register_secret"]
+__all__ = [
+    "REDACTED",
+    "Secret",
+    "install_log_redaction",
+    "redact",
+    "register_secret",
+    "scrub_exception",
+]
 
 REDACTED: Final = "***"
+_MIN_TRACKED = 6  # shorter values would redact ordinary words
 
 _lock = threading.Lock()
-_live: dict[str, int] = {}  # secret value -> how many holders registered it
+_live: dict[str, int] = {}  # secret value -> how many times it was registered
+_ordered: tuple[str, ...] = ()  # longest first, so a secret containing another wins
 
 
 class Secret:
     """A string that keeps its value out of `repr()`, `str()`, f-strings and pickles.
 
     `Secret("dz_live_...").get()` returns the value for the one place that needs it
-    (an `Authorization` header).
+    (an `Authorization` header). Creating a `Secret` registers its value for log and
+    exception redaction.
     """
 
     __slots__ = ("_value",)
@@ -30,6 +55,7 @@ class Secret:
         if not isinstance(value, str):
             raise TypeError("a secret must be a string")
         self._value = value
+        register_secret(value)
 
     def get(self) -> str:
         """The secret value itself."""
@@ -44,7 +70,9 @@ class Secret:
         return repr(self)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        # Constant-time, so comparing a presented secret leaks nothing through timing.
+        return isinstance(other, Secret) and hmac.compare_digest(
+            other._value.encode("utf-8"), self._value.encode("utf-8"))
 
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
@@ -57,61 +85,133 @@ class Secret:
 
 
 def register_secret(value: str | Secret | None) -> None:
-    """Have the log filter scrub *value* from now on (short values are not tracked)."""
+    """Have logs and errors scrub *value* from now on (values under 6 characters are not
+    tracked: they would redact ordinary words)."""
+    global _ordered
     if value is None:
         return
     text = value.get() if isinstance(value, Secret) else value
-    if len(text) < 6:
+    if not isinstance(text, str) or len(text) < _MIN_TRACKED:
         return
     with _lock:
+        if text not in _live:
+            _ordered = tuple(sorted([*_live, text], key=len, reverse=True))
         _live[text] = _live.get(text, 0) + 1
 
 
 def redact(text: str) -> str:
-    """*text* with every live secret replaced by `***`."""
-    if not _live:
-        return text
-    with _lock:
-        secrets = sorted(_live, key=len, reverse=True)
-    for s in secrets:
-        if s in text:
-            text = text.replace(s, REDACTED)
+    """*text* with every registered secret replaced by `***`."""
+    for secret in _ordered:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     return text
 
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _live:
+def _contains_secret(text: str) -> bool:
+    return any(secret in text for secret in _ordered)
+
+
+def _chain(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+
+
+def scrub_exception(exc: BaseException) -> BaseException:
+    """Remove registered secrets from *exc* and everything chained to it; returns *exc*.
+
+    Each exception's `args` (what `str()` and `repr()` show) and, for invoicekit errors,
+    `message` are redacted in place. Cheap when nothing matches: it only reads.
+    """
+    if not _ordered:
+        return exc
+    for current in _chain(exc):
+        args = current.args
+        try:
+            shown = str(current)
+        except Exception:  # a broken __str__ is not ours to fix; its args still are
+            shown = ""
+        if not _contains_secret(shown) and not any(
+                isinstance(a, str) and _contains_secret(a) for a in args):
+            continue
+        cleaned = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        if cleaned == args:
+            cleaned = (redact(shown),)
+        try:
+            current.args = cleaned
+        except (AttributeError, TypeError):
+            continue
+        message = getattr(current, "message", None)
+        if isinstance(message, str):
             try:
-                message = record.getMessage()
-            except Exception:  # a malformed record is logging's problem, not ours
-                return True
-            cleaned = redact(message)
-            if cleaned != message:
-                record.msg = cleaned
-                record.args = None
+                current.message = redact(message)  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+    return exc
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites a record whose message or traceback contains a registered secret."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _ordered:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's problem, not ours
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = record.exc_text or self._formatter.formatException(record.exc_info)
+            if _contains_secret(text):  # else leave formatting to the app's own formatter
+                record.exc_text = redact(text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
 _FILTER = _RedactingFilter()
 _LOGGERS = (
     "invoicekit",
+    "invoicekit.http",
     "httpx",
     "httpcore",
     "httpcore.connection",
+    "httpcore.connection_pool",
     "httpcore.http11",
     "httpcore.http2",
     "httpcore.proxy",
     "httpcore.socks",
 )
-_installed = False
+_installed: set[str] = set()
 
 
-def install_log_redaction() -> None:
-    """Attach the redacting filter to invoicekit's, httpx's and httpcore's loggers (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    for name in _LOGGERS:
-        logging.getLogger(name).addFilter(_FILTER)
-    _installed = True
+def install_log_redaction(*loggers: str) -> None:
+    """Attach the redacting filter to invoicekit's, httpx's and httpcore's loggers, and to
+    any *loggers* named (a plugin's own). Idempotent.
+
+    A `logging` filter only sees records logged *on its own logger*, not those propagated
+    from children, which is why each logger that may carry a secret is listed by name.
+    """
+    for name in (*_LOGGERS, *loggers):
+        if name in _installed:
+            continue
+        with _lock:
+            if name not in _installed:
+                logging.getLogger(name).addFilter(_FILTER)
+                _installed.add(name)

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import types
+import typing
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -89,6 +92,32 @@ def parse_datetime(value: Any) -> dt.datetime:
     return result
 
 
+def _is_optional(type_: Any) -> bool:
+    """`X | None` (or `Optional[X]`) with exactly one other member."""
+    if typing.get_origin(type_) not in (typing.Union, types.UnionType):
+        return False
+    args = typing.get_args(type_)
+    return len(args) == 2 and type(None) in args
+
+
+def _optional_hook(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    # cattrs' own optional hook looks the inner hook up again on every value; this one
+    # resolves it once, when a class's structuring function is generated.
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        # A hook registered for the union itself (Salla's `date | None`) still wins; cattrs
+        # keeps those in its union registry, which this factory would otherwise shadow.
+        registered = getattr(conv, "_union_struct_registry", {}).get(type_)
+        if registered is not None:
+            return registered  # type: ignore[no-any-return]
+        inner = next(arg for arg in typing.get_args(type_) if arg is not type(None))
+        hook = conv.get_structure_hook(inner)
+
+        def structure_optional(value: Any, _: Any) -> Any:
+            return None if value is None else hook(value, inner)
+        return structure_optional
+    return factory
+
+
 def base_converter(*, forbid_extra_keys: bool = False) -> cattrs.Converter:
     """A new converter with invoicekit's hooks; providers add their own on top.
 
@@ -103,6 +132,7 @@ def base_converter(*, forbid_extra_keys: bool = False) -> cattrs.Converter:
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_structure_hook(dt.datetime, lambda v, _: parse_datetime(v))
     conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+    conv.register_structure_hook_factory(_is_optional, _optional_hook(conv))
     return conv
 
 

@@ -1,7 +1,38 @@
-"""Testing kit: the in-memory fake provider, the shared contract suite, the pytest plugin."""
+"""Testing kit: the in-memory fake provider, the shared contract suite, the pytest plugin.
+
+```python
+from invoicekit.testing import FakeGateway
+
+gw = FakeGateway(profile="salla")          # or invoicekit.connect("fake", profile="salla")
+gw.send_invoice(gw.create_invoice(gw.sample_draft()))
+assert gw.outbox[-1].sent
+```
+
+`invoicekit.testing.contract` (the reusable pytest suite) and
+`invoicekit.testing.sandbox` (the base of provider sandboxes) are imported on their own,
+so importing this package needs neither pytest nor an HTTP server.
+"""
 
 from __future__ import annotations
 
-from ._fake import FakeProvider
+from ._fake import (
+    OPERATIONS,
+    PROFILES,
+    AsyncFakeGateway,
+    FakeCall,
+    FakeGateway,
+    FakeOptions,
+    FakeProfile,
+    FakeProvider,
+)
 
-__all__ = ["FakeProvider"]
+__all__ = [
+    "OPERATIONS",
+    "PROFILES",
+    "AsyncFakeGateway",
+    "FakeCall",
+    "FakeGateway",
+    "FakeOptions",
+    "FakeProfile",
+    "FakeProvider",
+]

@@ -1,0 +1,186 @@
+"""Bulk throughput: listing and migrating between loopback sandboxes, with and without a limit.
+
+* Unthrottled: invoicekit (async gateways; `migrate_async` with its default concurrency)
+  against a bare-httpx *replay* of exactly the requests it made (taken from the sandboxes'
+  request logs), at the same concurrency, decoding every answer with `json.loads`.
+  Ratio = our throughput / the replay's (target >= 0.80).
+* Rate-limited: the sandbox enforces `limit` requests per `window` seconds (fixed window,
+  and leaky bucket); invoicekit's throttle must pace the calls from the headers alone.
+  Ratio = the fastest schedule the limit allows / our time, i.e. the share of the allowed
+  rate we achieved (target >= 0.95), and no call may fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import tempfile
+import time
+from typing import Any
+
+import httpx
+from _common import Figure, Sizes
+from _sandboxes import dayzero_sandbox, seed_dayzero
+
+import invoicekit
+
+__all__ = ["run"]
+
+CONCURRENCY = 8
+
+
+async def _replay(requests: list[Any], settings: dict[str, str], concurrency: int) -> float:
+    """Send *requests* (logged by a sandbox) again with bare httpx; seconds taken."""
+    root = settings["base_url"].split("/api/")[0]
+    queue = list(reversed(requests))
+    async with httpx.AsyncClient(base_url=root) as client:
+        async def worker() -> None:
+            while queue:
+                r = queue.pop()
+                headers = {k: v for k, v in r.headers.items()
+                           if k in ("authorization", "x-business-id", "content-type", "accept")}
+                params = {k: v[0] for k, v in r.query.items()}
+                answer = await client.request(r.method, r.path, params=params, headers=headers,
+                                              content=r.body or None)
+                json.loads(answer.content)
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - start
+
+
+def _list_round(count: int, page: int) -> tuple[float, float]:
+    """List *count* invoices with the async gateway, then replay its requests bare."""
+    sandbox = dayzero_sandbox()
+    try:
+        seed_dayzero(sandbox, count)
+        settings = sandbox.settings()
+        query = invoicekit.InvoiceQuery(page_size=page)
+
+        async def ours() -> float:
+            async with invoicekit.connect_async("dayzero", **settings) as gw:
+                start = time.perf_counter()
+                seen = [inv async for inv in gw.list_invoices(query)]
+                elapsed = time.perf_counter() - start
+            assert len(seen) == count
+            return elapsed
+
+        sandbox.clear_log()
+        t_ours = asyncio.run(ours())
+        logged = list(sandbox.requests)
+        t_base = asyncio.run(_replay(logged, settings, 1))  # pages follow one another
+        return count / t_ours, count / t_base
+    finally:
+        sandbox.stop()
+
+
+def _migrate_round(count: int) -> tuple[float, float]:
+    """Migrate *count* invoices DayZero -> DayZero with `migrate_async`, then replay bare."""
+    from invoicekit.migrate import CustomerPolicy, MigrationPolicy, migrate_async
+
+    source, target = dayzero_sandbox(), dayzero_sandbox()
+    try:
+        seed_dayzero(source, count)
+        policy = MigrationPolicy(customers=CustomerPolicy(create_by_email=True))
+
+        async def ours() -> float:
+            with tempfile.TemporaryDirectory() as tmp:
+                async with invoicekit.connect_async("dayzero", **source.settings()) as src, \
+                        invoicekit.connect_async("dayzero", **target.settings()) as dst:
+                    start = time.perf_counter()
+                    report = await migrate_async(src, dst, journal=os.path.join(tmp, "j.db"),
+                                                 policy=policy, concurrency=CONCURRENCY,
+                                                 page_size=100)
+                    elapsed = time.perf_counter() - start
+            assert not report.failures, report.render()
+            assert report.written == count, report.render()
+            return elapsed
+
+        source.clear_log()
+        target.clear_log()
+        t_ours = asyncio.run(ours())
+        reads, writes = list(source.requests), list(target.requests)
+
+        async def base() -> float:
+            t_reads = await _replay(reads, source.settings(), 1)
+            t_writes = await _replay(writes, target.settings(), CONCURRENCY)
+            return t_reads + t_writes
+
+        t_base = asyncio.run(base())
+        return count / t_ours, count / t_base
+    finally:
+        source.stop()
+        target.stop()
+
+
+def _ideal_seconds(requests: int, limit: int, window: float, model: str) -> float:
+    """The least time *requests* calls can take under the limit, from a fresh start."""
+    if model == "window":
+        return math.floor((requests - 1) / limit) * window
+    return max(0, requests - limit) * window / limit
+
+
+def _limited(sizes: Sizes, model: str) -> Figure:
+    from invoicekit.testing.sandbox import RateLimit
+
+    requests, limit, window = sizes.limited_requests, sizes.limit, sizes.window
+    sandbox = dayzero_sandbox(rate_limit=RateLimit(limit, window, model=model))
+    try:
+        sandbox.rate_limit = None  # seeding is not counted
+        seed_dayzero(sandbox, requests)
+        sandbox.rate_limit = RateLimit(limit, window, model=model)
+        settings = sandbox.settings()
+        throttle = invoicekit.Throttle(model=model)
+        query = invoicekit.InvoiceQuery(page_size=1)  # one request per invoice
+
+        async def go() -> tuple[float, int]:
+            async with invoicekit.connect_async("dayzero", throttle=throttle,
+                                                **settings) as gw:
+                start = time.perf_counter()
+                seen = [inv async for inv in gw.list_invoices(query)]
+                return time.perf_counter() - start, len(seen)
+
+        elapsed, seen = asyncio.run(go())
+        made = sandbox.count("GET")
+        refused = sandbox.rate_limit.refused
+        if seen != requests:
+            raise RuntimeError(f"listed {seen} of {requests} invoices under the rate limit")
+        ideal = _ideal_seconds(made - refused, limit, window, model)
+        return Figure(
+            f"bulk.list_rate_limited_{model}",
+            f"listing {requests} invoices one per request, limit {limit}/{window:g}s ({model})",
+            (made - refused) / elapsed, (made - refused) / ideal if ideal else float("inf"),
+            "req/s", "the allowed rate", "higher", 0.95,
+            notes=f"{refused} request(s) answered 429 and retried; no call failed",
+            extra={"seconds": round(elapsed, 3), "ideal_seconds": ideal, "refused": refused,
+                   "waits": throttle.stats.waits, "total_wait": round(throttle.stats.total_wait, 3),
+                   "rate_limited_seen": throttle.stats.rate_limited})
+    finally:
+        sandbox.stop()
+
+
+def run(sizes: Sizes) -> list[Figure]:
+    rounds = 1 if sizes.quick else max(3, sizes.rounds // 3)
+    count = sizes.bulk_invoices
+    figures = []
+    pairs = [_list_round(count, 50) for _ in range(rounds)]
+    ours = sorted(p[0] for p in pairs)[len(pairs) // 2]
+    base = sorted(p[1] for p in pairs)[len(pairs) // 2]
+    figures.append(Figure(
+        "bulk.list_unthrottled", f"async listing of {count} invoices, pages of 50",
+        ours, base, "invoices/s", "bare-httpx replay", "higher", 0.80,
+        notes="ours converts every invoice to the domain model; the replay only json.loads",
+        extra={"rounds": [[round(x, 1) for x in p] for p in pairs]}))
+    pairs = [_migrate_round(count) for _ in range(rounds)]
+    ours = sorted(p[0] for p in pairs)[len(pairs) // 2]
+    base = sorted(p[1] for p in pairs)[len(pairs) // 2]
+    figures.append(Figure(
+        "bulk.migrate_unthrottled",
+        f"migrate_async of {count} invoices DayZero -> DayZero, concurrency {CONCURRENCY}",
+        ours, base, "invoices/s", "bare-httpx replay", "higher", 0.80,
+        notes="ours also plans, journals every write in SQLite and converts both ways",
+        extra={"rounds": [[round(x, 1) for x in p] for p in pairs]}))
+    figures.append(_limited(sizes, "window"))
+    figures.append(_limited(sizes, "leaky"))
+    return figures

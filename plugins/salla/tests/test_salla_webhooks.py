@@ -1,0 +1,180 @@
+"""Webhook deliveries: signature and token strategies, tampering, staleness, dedup keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from invoicekit import InvoiceKind, Money, Secret, errors
+from invoicekit_salla import WebhookError, verify_webhook
+
+SECRET = "whsec_0f3c9e1d7a2b"
+NOW = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
+INVOICE = {"id": 1128904162, "invoice_number": "1", "order_id": 1152394206,
+           "type": "Tax Invoice", "date": "2024-03-01",
+           "total": {"amount": 153, "currency": "SAR"},
+           "items": [{"name": "شاحن آنكر 1000", "sku": "PRO-001", "quantity": 1,
+                      "price": {"amount": "130.00", "currency": "SAR"}}]}
+
+
+def delivery(created_at: str = "Fri Mar 01 2024 14:55:00 GMT+0300", *, event: str =
+             "invoice.created", data: Any = None) -> bytes:
+    payload = {"event": event, "merchant": 1305146709, "created_at": created_at,
+               "data": INVOICE if data is None else data}
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Salla-Signature": signature, "X-Salla-Security-Strategy": "Signature"}
+
+
+def test_signed_invoice_created_becomes_an_invoice() -> None:
+    body = delivery()
+    event = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert event.event == "invoice.created"
+    assert event.merchant == "1305146709"
+    assert event.created_at == dt.datetime(2024, 3, 1, 11, 55, tzinfo=dt.UTC)
+    invoice = event.invoice
+    assert invoice is not None
+    assert invoice.id == "1128904162"
+    assert invoice.kind is InvoiceKind.INVOICE
+    assert invoice.total == Money(Decimal("153"), "SAR")
+    assert invoice.items[0].name == "شاحن آنكر 1000"
+
+
+def test_headers_any_case_and_secret_object() -> None:
+    body = delivery()
+    headers = {k.lower(): v for k, v in signed(body).items()}
+    event = verify_webhook(body, headers, secret=Secret(SECRET), now=NOW)
+    assert event.invoice is not None
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda b: b.replace(b"153", b"154"),
+    lambda b: b + b" ",
+    lambda b: b.replace("شاحن".encode(), "شاحر".encode()),
+])
+def test_tampered_body_is_rejected(tamper: Any) -> None:
+    body = delivery()
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(tamper(body), signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "bad_signature"
+    assert SECRET not in str(caught.value)
+    assert signed(body)["X-Salla-Signature"] not in str(caught.value)
+
+
+def test_wrong_secret_unsigned_and_garbage_signature_are_rejected() -> None:
+    body = delivery()
+    for headers, reason in ((signed(body, "other-secret"), "bad_signature"),
+                            ({}, "unsigned"),
+                            ({"X-Salla-Signature": "  "}, "unsigned"),
+                            ({"X-Salla-Signature": "zz\u0661"}, "bad_signature")):
+        with pytest.raises(WebhookError) as caught:
+            verify_webhook(body, headers, secret=SECRET, now=NOW)
+        assert caught.value.reason == reason
+        assert isinstance(caught.value, errors.InvoiceKitError)
+
+
+def test_declared_strategy_must_match_the_configured_one() -> None:
+    body = delivery()
+    headers = {"X-Salla-Security-Strategy": "Token", "Authorization": f"Bearer {SECRET}"}
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, headers, secret=SECRET, now=NOW)
+    assert caught.value.reason == "wrong_strategy"
+    assert verify_webhook(body, headers, secret=SECRET, strategy="token", now=NOW).invoice
+
+
+def test_token_strategy() -> None:
+    body = delivery()
+    assert verify_webhook(body, {"Authorization": SECRET}, secret=SECRET, strategy="token",
+                          now=NOW).event == "invoice.created"
+    for headers, reason in (({"Authorization": "Bearer nope"}, "bad_token"), ({}, "unsigned")):
+        with pytest.raises(WebhookError) as caught:
+            verify_webhook(body, headers, secret=SECRET, strategy="token", now=NOW)
+        assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("created_at", [
+    "Fri Mar 01 2024 09:00:00 GMT+0300", "2024-02-29T12:00:00Z", "2024-03-01 13:00:00"])
+def test_stale_delivery_is_rejected(created_at: str) -> None:
+    body = delivery(created_at)
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "stale"
+    event = verify_webhook(body, signed(body), secret=SECRET, now=NOW, max_age=None)
+    assert event.invoice is not None
+
+
+def test_created_at_formats() -> None:
+    for text in ("Fri Mar 01 2024 14:55:00 GMT+0300 (Arabian Standard Time)",
+                 "2024-03-01T11:55:00+00:00", "2024-03-01 14:55:00"):
+        body = delivery(text)
+        event = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+        assert event.created_at == dt.datetime(2024, 3, 1, 11, 55, tzinfo=dt.UTC)
+
+
+def test_undated_delivery_is_rejected_unless_age_is_not_checked() -> None:
+    body = delivery("")
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "undated"
+    assert verify_webhook(body, signed(body), secret=SECRET, max_age=None).created_at is None
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"data": {}}', b"\xff"])
+def test_signed_but_unreadable_delivery(body: bytes) -> None:
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "malformed"
+
+
+def test_signed_invoice_with_broken_data_is_malformed() -> None:
+    body = delivery(data={"id": 1, "total": {"amount": "lots"}})
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "malformed"
+
+
+def test_body_must_be_raw_bytes() -> None:
+    body = delivery()
+    with pytest.raises(WebhookError):
+        verify_webhook(body.decode(), signed(body), secret=SECRET, now=NOW)  # type: ignore[arg-type]
+
+
+def test_bad_configuration() -> None:
+    body = delivery()
+    with pytest.raises(errors.ConfigurationError):
+        verify_webhook(body, signed(body), secret="", now=NOW)
+    with pytest.raises(errors.ConfigurationError):
+        verify_webhook(body, signed(body), secret=SECRET, strategy="none", now=NOW)
+
+
+def test_dedup_key_is_stable_across_repeats_and_differs_between_events() -> None:
+    body = delivery()
+    first = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    again = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert first.dedup_key == again.dedup_key
+    # The same event re-serialised (other key order, spacing) is still the same delivery.
+    reordered = json.dumps(dict(reversed(list(json.loads(body).items()))), indent=1).encode()
+    assert verify_webhook(reordered, signed(reordered), secret=SECRET,
+                          now=NOW).dedup_key == first.dedup_key
+    other = delivery("Fri Mar 01 2024 14:56:00 GMT+0300")
+    assert verify_webhook(other, signed(other), secret=SECRET,
+                          now=NOW).dedup_key != first.dedup_key
+    another_invoice = delivery(data={**INVOICE, "id": 2})
+    assert verify_webhook(another_invoice, signed(another_invoice), secret=SECRET,
+                          now=NOW).dedup_key != first.dedup_key
+
+
+def test_other_events_have_no_invoice() -> None:
+    body = delivery(event="order.created", data={"id": 5, "status": "new"})
+    event = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert event.invoice is None
+    assert event.data == {"id": 5, "status": "new"}

@@ -1,0 +1,103 @@
+"""ZATCA QR codes: the known vector, placeholders, malformed values, phase-2 records."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from invoicekit import errors
+from invoicekit_salla.zatca import ZatcaQr, ZatcaQrError, decode_qr, encode_qr, is_qr
+
+VECTOR = "AQVTYWxsYQIKMTIzNDU2Nzg5MQMUMjAyMS0wNy0xMlQxNDoyNTowOVoEBjEwMC4wMAUFMTUuMDA="
+
+
+def test_known_vector_decodes_typed() -> None:
+    qr = decode_qr(VECTOR)
+    assert qr == ZatcaQr(
+        seller_name="Salla", vat_number="1234567891",
+        timestamp=dt.datetime(2021, 7, 12, 14, 25, 9, tzinfo=dt.UTC),
+        total=Decimal("100.00"), vat_total=Decimal("15.00"))
+    assert str(qr.total) == "100.00"
+
+
+def test_known_vector_round_trips() -> None:
+    qr = decode_qr(VECTOR)
+    assert qr is not None
+    assert encode_qr(qr) == VECTOR
+
+
+def test_encoding_builds_the_vector() -> None:
+    qr = ZatcaQr("Salla", "1234567891", dt.datetime(2021, 7, 12, 14, 25, 9, tzinfo=dt.UTC),
+                 Decimal("100.00"), Decimal("15.00"))
+    assert encode_qr(qr) == VECTOR
+
+
+def test_arabic_seller_counts_utf8_bytes() -> None:
+    qr = ZatcaQr("متجر التجربة", "310122393500003",
+                 dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))),
+                 Decimal("115.00"), Decimal("15.00"))
+    raw = base64.b64decode(encode_qr(qr))
+    assert raw[0] == 1
+    assert raw[1] == len("متجر التجربة".encode())
+    assert decode_qr(encode_qr(qr)) == qr
+
+
+def test_phase_two_records_pass_through() -> None:
+    extra = ((6, b"hash=="), (7, b"\x30\x45sig"), (8, bytes(range(88))), (9, b"stamp"))
+    qr = ZatcaQr("S", "3", dt.datetime(2024, 5, 1, tzinfo=dt.UTC), Decimal(1), Decimal(0), extra)
+    text = encode_qr(qr)
+    decoded = decode_qr(text)
+    assert decoded is not None
+    assert decoded.extra == extra
+    assert encode_qr(decoded) == text
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "SAVE20", "null", "not base64!",
+                                   base64.b64encode(b"\x06\x01x").decode()])
+def test_null_and_placeholders_are_none(value: str | None) -> None:
+    assert decode_qr(value) is None
+    assert not is_qr(value)
+
+
+@pytest.mark.parametrize("raw", [
+    b"\x01\x05Sal",                                # cut short
+    b"\x01\x05Salla\x02",                          # header cut short
+    b"\x01\x05Salla",                              # tags 2-5 missing
+    b"\x01\x01\xff\x02\x01a\x03\x14" + b"2021-07-12T14:25:09Z" + b"\x04\x011\x05\x011",  # not UTF-8
+    b"\x01\x01a\x02\x01a\x03\x03bad\x04\x011\x05\x011",  # bad timestamp
+    b"\x01\x01a\x02\x01a\x03\x14" + b"2021-07-12T14:25:09Z" + b"\x04\x03abc\x05\x011",  # bad total
+    b"\x01\x01a\x01\x01b",                         # repeated tag
+])
+def test_malformed_codes_raise_typed_error(raw: bytes) -> None:
+    text = base64.b64encode(raw).decode()
+    with pytest.raises(ZatcaQrError) as caught:
+        decode_qr(text)
+    assert isinstance(caught.value, errors.InvoiceKitError)
+    assert isinstance(caught.value, ValueError)
+    assert not is_qr(text)
+
+
+def test_values_longer_than_a_record_are_refused() -> None:
+    qr = ZatcaQr("x" * 256, "1", dt.datetime(2024, 1, 1, tzinfo=dt.UTC), Decimal(1), Decimal(0))
+    with pytest.raises(ZatcaQrError, match="255"):
+        encode_qr(qr)
+
+
+_text = st.text(min_size=1, max_size=40).filter(lambda s: len(s.encode()) <= 255)
+_amount = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False,
+                      allow_infinity=False)
+
+
+@given(seller=_text, vat=st.text(alphabet="0123456789", min_size=15, max_size=15),
+       stamp=st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1),
+                          timezones=st.just(dt.UTC)).map(lambda d: d.replace(microsecond=0)),
+       total=_amount, vat_total=_amount)
+def test_round_trip_property(seller: str, vat: str, stamp: dt.datetime, total: Decimal,
+                             vat_total: Decimal) -> None:
+    qr = ZatcaQr(seller, vat, stamp, total, vat_total)
+    assert decode_qr(encode_qr(qr)) == qr

@@ -1,0 +1,753 @@
+"""The migration engine: plan, reconcile, copy, verify; one copy of the logic for sync and async.
+
+Like the providers, the engine is written as generators ("steps") that *yield* the
+gateway calls they need (`_Call`, `_Next`) and receive the results. `migrate()` drives
+them with sync gateways one at a time; `migrate_async()` drives the same steps with
+async gateways, many copies at once under a bound. The journal is touched only from the
+driving thread, between calls.
+
+Order of a run: reconcile entries left in flight by an earlier run, plan (stream the
+source, classify each invoice, record the plan), create customers the plan needs, copy
+(in flight -> write -> done), reconcile writes whose outcome was unknown and copy what
+they proved missing, then verify.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import inspect
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from pathlib import Path
+from typing import IO, Any, Literal, TypeAlias, TypeVar
+
+import attrs
+
+from .. import errors
+from .._gateway import AsyncGateway, Gateway
+from .._model import Capability, Customer, Invoice, InvoiceDraft, InvoiceQuery
+from ._draft import (
+    Mismatch,
+    build_draft,
+    compare,
+    draft_from_json,
+    draft_to_json,
+    fingerprint,
+    without_number,
+)
+from ._draft import marker as make_marker
+from ._journal import Category, Entry, Journal, State
+from ._policy import MigrationPolicy
+from ._report import MigrationReport, PlanEntry, Progress
+
+__all__ = ["migrate", "migrate_async"]
+
+T = TypeVar("T")
+log = logging.getLogger("invoicekit.migrate")
+ProgressCallback: TypeAlias = Callable[[Progress], None]
+_PLAN_BATCH = 200
+
+
+@attrs.frozen(slots=True)
+class _Call:
+    side: Literal["source", "target"]
+    method: str
+    args: tuple[Any, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class _Next:
+    iterator: Any
+
+
+@attrs.frozen(slots=True)
+class _InFlight:
+    """Record durably that a write is about to happen (the driver may group these)."""
+
+    source_id: str
+    draft: str
+
+
+class _End:
+    pass
+
+
+_END = _End()
+Step: TypeAlias = Generator[_Call | _Next | _InFlight, Any, T]
+
+
+@attrs.frozen(slots=True)
+class _Planned:
+    entry: PlanEntry
+    fingerprint: str
+    customer_key: str | None
+    customer_email: str | None
+    customer_name: str | None
+    draft: str | None
+
+
+_HINTS = (
+    ("currency", "state a conversion rate (CurrencyPolicy, --rate FROM:TO=RATE)"),
+    ("due_date", "state a due date for invoices without one (due_days, --due-days N)"),
+    ("shipping", "carry extras as line items (extras_as_lines, --extras-as-lines)"),
+    ("cash_on_delivery", "carry extras as line items (extras_as_lines, --extras-as-lines)"),
+    ("tax", "carry extras as line items (extras_as_lines, --extras-as-lines)"),
+    ("discount", "carry extras as line items (extras_as_lines, --extras-as-lines)"),
+)
+
+
+def _with_hints(reason: str, keys: list[str]) -> str:
+    hints: list[str] = []
+    for field, hint in _HINTS:
+        if any(k == field or k.endswith("." + field) for k in keys) and hint not in hints:
+            hints.append(hint)
+    return reason + (f" (policy: {'; '.join(hints)})" if hints else "")
+
+
+def _fields_of(exc: errors.InvoiceKitError) -> list[str]:
+    keys = list(getattr(exc, "fields", {}) or {})
+    feature = getattr(exc, "feature", None)
+    if feature:
+        keys.append(str(feature))
+    return [k.lower() for k in keys]
+
+
+class _Run:
+    """The state of one run: gateways (for their sync parts), journal, policy, counters."""
+
+    def __init__(self, source: Gateway | AsyncGateway, target: Gateway | AsyncGateway, *,
+                 journal: str | os.PathLike[str], policy: MigrationPolicy | None,
+                 resume: bool, plan_path: str | os.PathLike[str] | None,
+                 progress: ProgressCallback | None) -> None:
+        if source is target:
+            raise errors.ConfigurationError("source and target are the same gateway")
+        self.source, self.target = source, target
+        self.policy = policy if policy is not None else MigrationPolicy()
+        self.source_name = source.provider
+        self.journal = Journal(journal, source=source.provider, target=target.provider,
+                               resume=resume)
+        self.progress_cb = progress
+        self.plan_file: IO[str] | None = None
+        if plan_path is not None:
+            try:
+                self.plan_file = Path(plan_path).open("w", encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                self.journal.close()
+                raise errors.ConfigurationError(
+                    f"cannot write the plan file {str(plan_path)!r}: {exc.strerror}") from exc
+        self.started = time.monotonic()
+        self.seen = 0
+        self.written = 0
+        self.reconciled = 0
+        self.customers_created = 0
+        self.failed_now = 0
+        self.verified: int | None = None
+        self.mismatches: list[Mismatch] = []
+        self.duplicates: list[str] = []
+        caps = target.capabilities
+        self.target_keeps_customers = Capability.CREATE_CUSTOMER in caps
+        self.requires_order = bool(getattr(target.provider_object, "requires_order_id", False))
+        self.source_has_pdf = Capability.PDF_URL in source.capabilities
+
+    def close(self) -> None:
+        if self.plan_file is not None:
+            self.plan_file.close()
+        self.journal.close()
+
+    def tick(self, phase: str, done: int, total: int | None = None) -> None:
+        if self.progress_cb is not None:
+            self.progress_cb(Progress(phase, done, total, self.failed_now))
+
+    # ---- reconciliation --------------------------------------------------------------------
+    def in_flight(self) -> list[Entry]:
+        return list(self.journal.entries("state = 'in_flight'"))
+
+    def reconcile(self) -> Step[int]:
+        """Settle every in-flight entry by looking for its copy on the target."""
+        entries = self.in_flight()
+        if not entries:
+            return 0
+        self.tick("reconcile", 0, len(entries))
+        found: dict[str, list[Invoice]] = {e.source_id: [] for e in entries}
+        drafts = {e.source_id: draft_from_json(e.draft or "") for e in entries}
+        full_scan: list[Entry] = []
+        for e in entries:
+            draft = drafts[e.source_id]
+            if draft.order_id is not None:
+                query = InvoiceQuery(order_id=draft.order_id)
+            elif draft.customer is not None and draft.customer.id is not None:
+                query = InvoiceQuery(customer_id=draft.customer.id)
+            else:
+                full_scan.append(e)
+                continue
+            try:
+                yield from self._scan(query, {e.source_id: draft}, found)
+            except (errors.UnsupportedFeature, errors.InvalidRequest):
+                full_scan.append(e)
+        if full_scan:
+            yield from self._scan(InvoiceQuery(), {e.source_id: drafts[e.source_id]
+                                                   for e in full_scan}, found)
+        settled = 0
+        for e in entries:
+            copies = found[e.source_id]
+            if copies:
+                note = None
+                if len(copies) > 1:
+                    self.duplicates.append(e.source_id)
+                    note = f"{len(copies)} copies found: {', '.join(c.id for c in copies)}"
+                self.journal.mark_done(e.source_id, copies[0].id, note=note)
+                self.reconciled += 1
+            else:
+                self.journal.mark_planned(
+                    e.source_id, "not found on the target after an unknown outcome; "
+                    "written again")
+            settled += 1
+            self.tick("reconcile", settled, len(entries))
+        return settled
+
+    def _scan(self, query: InvoiceQuery, wanted: dict[str, InvoiceDraft],
+              found: dict[str, list[Invoice]]) -> Step[None]:
+        markers = {make_marker(self.source_name, sid): sid for sid in wanted}
+        keyed: dict[tuple[str | None, Any, str | None], str] = {
+            (d.order_id, d.kind, d.number): sid for sid, d in wanted.items()
+            if d.order_id is not None and d.number is not None}
+        iterator = yield _Call("target", "list_invoices", (query,))
+        while True:
+            invoice = yield _Next(iterator)
+            if isinstance(invoice, _End):
+                return
+            assert isinstance(invoice, Invoice)
+            sid = None
+            text = invoice.description or ""
+            if "[invoicekit-migrate " in text:
+                sid = next((s for m, s in markers.items() if m in text), None)
+            if sid is None and keyed:
+                sid = keyed.get((invoice.order_id, invoice.kind, invoice.number))
+            if sid is not None and all(c.id != invoice.id for c in found[sid]):
+                found[sid].append(invoice)
+
+    # ---- planning ------------------------------------------------------------------------------
+    def plan(self, query: InvoiceQuery) -> Step[None]:
+        """Stream the source, classify each invoice, record the plan in batches."""
+        iterator = yield _Call("source", "list_invoices", (query,))
+        batch: list[tuple[Invoice, _Planned]] = []
+        self.tick("plan", 0)
+        while True:
+            invoice = yield _Next(iterator)
+            if isinstance(invoice, _End):
+                break
+            assert isinstance(invoice, Invoice)
+            planned = yield from self.classify(invoice)
+            batch.append((invoice, planned))
+            self.seen += 1
+            if len(batch) >= _PLAN_BATCH:
+                self._record(batch)
+                batch = []
+                self.tick("plan", self.seen)
+        self._record(batch)
+        self.tick("plan", self.seen, self.seen)
+
+    def classify(self, invoice: Invoice) -> Step[_Planned]:
+        """The plan for one source invoice: ready, needs a mapping, or cannot be carried."""
+        policy = self.policy
+        target = self.target.provider
+        actions: list[str] = []
+        needs: list[str] = []
+        customer_id: str | None = None
+        customer_key: str | None = None
+        cust = invoice.customer
+        if self.target_keeps_customers:
+            mapped = policy.customers.lookup(invoice)
+            if isinstance(mapped, Customer):
+                cust, mapped = mapped, None
+            who = (cust.email or cust.name or cust.id) if cust is not None else None
+            if isinstance(mapped, str):
+                customer_id = mapped
+                cust = cust if cust is not None else Customer()
+                actions.append(f"customer {who or '-'} -> {mapped} (mapping)")
+            elif cust is None:
+                needs.append(f"names no customer, and every {target} invoice needs one: map "
+                             f"invoice:{invoice.id} or order:{invoice.order_id} to a customer, "
+                             "or give a customer resolver")
+            elif policy.customers.create_by_email and cust.email:
+                customer_key = "email:" + cust.email.strip().lower()
+                known = self.journal.customer(customer_key)
+                if known is not None and known[1] == "done":
+                    customer_id, customer_key = known[0], None
+                    actions.append(f"customer {who} -> {customer_id} (created earlier)")
+                else:
+                    actions.append(f"create {target} customer {cust.email}")
+            elif policy.customers.create_by_email:
+                needs.append(f"needs a {target} customer for {who}: it has no email to "
+                             "create one by; add it to the customer mapping")
+            else:
+                needs.append(f"needs a {target} customer for {who}: give a customer "
+                             "mapping or create customers by email")
+        order_id = policy.orders.lookup(invoice)
+        if order_id is not None:
+            actions.append(f"order {order_id} (mapping)")
+        elif self.requires_order:
+            needs.append(f"needs a {target} order id: map source invoice {invoice.id}"
+                         + (f" (number {invoice.number})" if invoice.number else "")
+                         + " in the order mapping")
+        document_url = None
+        if policy.orders.attach_pdf:
+            document_url = invoice.pdf_url
+            if document_url is None and self.source_has_pdf:
+                try:
+                    document_url = yield _Call("source", "get_pdf_url", (invoice.id,))
+                except errors.ProviderError as exc:
+                    return self._verdict(invoice, "cannot_carry",
+                                         f"its PDF could not be fetched: {exc}")
+            if document_url is None:
+                return self._verdict(invoice, "cannot_carry",
+                                     f"{self.source_name} has no PDF of it to attach")
+            actions.append("carried as its source PDF")
+        try:
+            conversion = build_draft(
+                invoice, policy, source_provider=self.source_name,
+                customer=None if cust is None else attrs.evolve(cust, id=customer_id),
+                order_id=order_id, document_url=document_url)
+        except errors.InvalidRequest as exc:
+            return self._verdict(invoice, "cannot_carry", f"it cannot be converted: {exc}")
+        draft = conversion.draft
+        actions.extend(conversion.notes)
+        try:
+            draft, notes = self._checked(draft)
+            actions.extend(notes)
+        except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
+            keys = _fields_of(exc)
+            mapping = [k for k in keys if (order_id is None and "order" in k)
+                       or (customer_id is None and "customer" in k)]
+            if not keys or len(mapping) != len(keys):
+                return self._verdict(invoice, "cannot_carry", _with_hints(str(exc), keys))
+            if order_id is None and any("order" in k for k in mapping) and not any(
+                    "order" in n for n in needs):
+                needs.append(f"needs a {target} order id: {exc}")
+            # else only the customer the copy creates first is missing: checked again then
+        if needs:
+            return self._verdict(invoice, "needs_mapping", "; ".join(needs))
+        entry = PlanEntry(invoice.id, invoice.number, invoice.kind.value, "ready",
+                          actions=tuple(actions))
+        return _Planned(entry, fingerprint(invoice), customer_key,
+                        cust.email if cust is not None and customer_key else None,
+                        cust.name if cust is not None and customer_key else None,
+                        draft_to_json(draft))
+
+    def _checked(self, draft: InvoiceDraft) -> tuple[InvoiceDraft, list[str]]:
+        """The target's `check_draft` verdict, after the one adaptation that changes no
+        content: a target that numbers invoices itself gets the source number in the
+        description instead. Raises what `check_draft` raises otherwise."""
+        try:
+            return self.target.check_draft(draft), []
+        except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
+            if draft.number is None or "number" not in _fields_of(exc):
+                raise
+            note = (f"{self.target.provider} numbers its invoices: the source number "
+                    f"{draft.number} is kept in the description")
+            return self.target.check_draft(without_number(draft)), [note]
+
+    def _verdict(self, invoice: Invoice, category: Category, reason: str) -> _Planned:
+        entry = PlanEntry(invoice.id, invoice.number, invoice.kind.value, category,
+                          reason=reason, state="skipped")
+        return _Planned(entry, fingerprint(invoice), None, None, None, None)
+
+    def _record(self, batch: list[tuple[Invoice, _Planned]]) -> None:
+        if not batch:
+            return
+        existing = self.journal.get_many([inv.id for inv, _ in batch])
+        lines: list[str] = []
+        with self.journal.transaction(durable=False) as db:
+            for invoice, planned in batch:
+                entry = planned.entry
+                old = existing.get(invoice.id)
+                if old is not None and old.state in ("done", "in_flight"):
+                    changed = old.fingerprint != planned.fingerprint
+                    if changed != old.changed:
+                        self.journal.mark_changed(db, invoice.id, changed)
+                    entry = attrs.evolve(entry, state=old.state, target_id=old.target_id,
+                                         reason="changed at the source since copied; not "
+                                         "overwritten" if changed else entry.reason)
+                else:
+                    state: State = "planned" if entry.category == "ready" else "skipped"
+                    self.journal.upsert(
+                        db, source_id=invoice.id, source_number=invoice.number,
+                        kind=entry.kind, fingerprint=planned.fingerprint,
+                        category=entry.category,  # type: ignore[arg-type]
+                        reason=entry.reason, customer_key=planned.customer_key,
+                        customer_email=planned.customer_email,
+                        customer_name=planned.customer_name, draft=planned.draft, state=state)
+                    entry = attrs.evolve(entry, state=state)
+                if self.plan_file is not None:
+                    row = entry.to_dict()
+                    if planned.draft is not None:
+                        row["draft"] = json.loads(planned.draft)
+                    lines.append(json.dumps(row, ensure_ascii=False))
+        if self.plan_file is not None and lines:
+            self.plan_file.write("\n".join(lines) + "\n")
+
+    # ---- customers -----------------------------------------------------------------------------
+    def pending_customers(self) -> list[tuple[str, str, str | None]]:
+        return list(self.journal.pending_customers())
+
+    def create_customer(self, key: str, email: str, name: str | None) -> Step[None]:
+        """Create one customer the plan needs; its id is journaled and reused."""
+        self.journal.customer_in_flight(key)
+        try:
+            created = yield _Call("target", "create_customer",
+                                  (Customer(name=name or email, email=email),))
+        except errors.InvoiceKitError as exc:
+            log.warning("creating customer %s failed: %s", email, exc)
+            return
+        assert isinstance(created, Customer)
+        if created.id is None:
+            log.warning("%s returned no id for the new customer %s", self.target.provider, email)
+            return
+        self.journal.customer_done(key, created.id)
+        self.customers_created += 1
+
+    # ---- copying -----------------------------------------------------------------------------
+    def copy(self, entry: Entry) -> Step[str]:
+        """Write one planned invoice exactly once: in flight (durable), create, done (durable)."""
+        draft = draft_from_json(entry.draft or "")
+        if entry.customer_key is not None:
+            known = self.journal.customer(entry.customer_key)
+            if known is None or known[1] != "done" or known[0] is None:
+                self.journal.mark_failed(entry.source_id,
+                                         f"the customer {entry.customer_email} could not be "
+                                         f"created on {self.target.provider}")
+                self.failed_now += 1
+                return "failed"
+            assert draft.customer is not None
+            draft = attrs.evolve(draft, customer=attrs.evolve(draft.customer, id=known[0]))
+        if draft.document_url is not None and self.source_has_pdf:
+            try:
+                url = yield _Call("source", "get_pdf_url", (entry.source_id,))
+                draft = attrs.evolve(draft, document_url=url)
+            except errors.ProviderError as exc:
+                self.journal.mark_failed(entry.source_id, f"fetching its PDF failed: {exc}")
+                self.failed_now += 1
+                return "failed"
+        try:
+            draft, _ = self._checked(draft)
+        except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
+            self.journal.mark_failed(entry.source_id, str(exc))  # refused before any request
+            self.failed_now += 1
+            return "failed"
+        yield _InFlight(entry.source_id, draft_to_json(draft))
+        try:
+            created = yield _Call("target", "create_invoice", (draft,))
+        except errors.OutcomeUnknown as exc:
+            self.journal.mark_unknown(entry.source_id, str(exc))
+            return "unknown"
+        except errors.InvoiceKitError as exc:
+            self.journal.mark_failed(entry.source_id, str(exc))
+            self.failed_now += 1
+            return "failed"
+        assert isinstance(created, Invoice)
+        self.journal.mark_done(entry.source_id, created.id)
+        self.written += 1
+        return "done"
+
+    def to_copy(self, *, include_failed: bool) -> Iterator[Entry]:
+        states = "('planned', 'failed')" if include_failed else "('planned')"
+        return self.journal.entries(f"category = 'ready' AND state IN {states}")
+
+    def copy_total(self, *, include_failed: bool) -> int:
+        states = "('planned', 'failed')" if include_failed else "('planned')"
+        return self.journal.count(f"category = 'ready' AND state IN {states}")
+
+    # ---- verification ------------------------------------------------------------------------
+    def verify(self, entry: Entry) -> Step[None]:
+        """Compare one copy on the target with the converted source it was written from."""
+        assert entry.target_id is not None
+        try:
+            invoice = yield _Call("target", "get_invoice", (entry.target_id,))
+        except errors.NotFound:
+            self.mismatches.append(Mismatch(entry.source_id, entry.target_id, "exists",
+                                            "the copy", "not found"))
+            return
+        assert isinstance(invoice, Invoice)
+        self.mismatches.extend(compare(entry.source_id, draft_from_json(entry.draft or ""),
+                                       invoice))
+        self.verified = (self.verified or 0) + 1
+
+    def to_verify(self) -> Iterator[Entry]:
+        return self.journal.entries("state = 'done' AND target_id IS NOT NULL")
+
+    # ---- the report ----------------------------------------------------------------------------
+    def report(self, *, plan_only: bool) -> MigrationReport:
+        j = self.journal
+        not_carried = tuple(
+            PlanEntry(e.source_id, e.source_number, e.kind, e.category, e.reason,
+                      state=e.state)
+            for e in j.entries("state = 'skipped'"))
+        return MigrationReport(
+            source=self.source.provider, target=self.target.provider, journal=str(j.path),
+            plan_only=plan_only, seen=self.seen, categories=j.category_counts(),
+            states=j.counts(), written=self.written, reconciled=self.reconciled,
+            customers_created=self.customers_created, not_carried=not_carried,
+            changed=tuple(e.source_id for e in j.entries("changed = 1")),
+            failures=tuple((e.source_id, e.error or "") for e in j.entries("state = 'failed'")),
+            in_flight=tuple(e.source_id for e in j.entries("state = 'in_flight'")),
+            verified=self.verified, mismatches=tuple(self.mismatches),
+            duplicates=tuple(self.duplicates), elapsed=time.monotonic() - self.started)
+
+
+def _query(since: dt.date | None, until: dt.date | None, page_size: int | None) -> InvoiceQuery:
+    return InvoiceQuery(from_date=since, to_date=until, page_size=page_size)
+
+
+# ---- the sync driver ---------------------------------------------------------------------------
+def _drive(step: Step[T], source: Gateway, target: Gateway, journal: Journal) -> T:
+    value: Any = None
+    failure: errors.InvoiceKitError | None = None
+    while True:
+        try:
+            action = step.throw(failure) if failure is not None else step.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        failure, value = None, None
+        try:
+            if isinstance(action, _Next):
+                value = next(action.iterator, _END)
+            elif isinstance(action, _InFlight):
+                journal.mark_in_flight((action.source_id, action.draft))
+            else:
+                gateway = source if action.side == "source" else target
+                value = getattr(gateway, action.method)(*action.args)
+        except errors.InvoiceKitError as exc:
+            failure = exc
+
+
+def migrate(
+    source: Gateway,
+    target: Gateway,
+    *,
+    journal: str | os.PathLike[str],
+    policy: MigrationPolicy | None = None,
+    plan_only: bool = False,
+    plan_path: str | os.PathLike[str] | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    resume: bool = False,
+    verify: bool = False,
+    page_size: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> MigrationReport:
+    """Copy every invoice of *source* to *target* exactly once, recorded in *journal*.
+
+    ```python
+    policy = MigrationPolicy(currency=CurrencyPolicy({("SAR", "USD"): Decimal("0.2666")}),
+                             customers=CustomerPolicy(create_by_email=True), due_days=30)
+    report = invoicekit.migrate(salla, dayzero, journal="salla-to-dayzero.db", policy=policy)
+    print(report.render())
+    ```
+
+    The source is streamed page by page and every invoice classified (`ready`,
+    `needs_mapping`, `cannot_carry`) before anything is written; `plan_only=True` stops
+    there (nothing is written to the target) and `plan_path` receives the plan as JSON
+    lines. A journal that already records invoices needs `resume=True`: entries a crash
+    left in flight are then found on the target by their marker before anything is
+    retried, so no invoice is written twice; re-running a finished migration writes
+    nothing. `verify=True` re-reads every copy and lists each mismatch. Ctrl-C stops
+    between writes: a write under way is either recorded or reconciled on the next run.
+    """
+    run = _Run(source, target, journal=journal, policy=policy, resume=resume,
+               plan_path=plan_path, progress=progress)
+
+    def drive(step: Step[T]) -> T:
+        return _drive(step, source, target, run.journal)
+
+    try:
+        drive(run.reconcile())
+        drive(run.plan(_query(since, until, page_size)))
+        if not plan_only:
+            customers = run.pending_customers()
+            for n, (key, email, name) in enumerate(customers, start=1):
+                drive(run.create_customer(key, email, name))
+                run.tick("customers", n, len(customers))
+            for round_ in range(2):
+                total = run.copy_total(include_failed=round_ == 0)
+                run.tick("copy", 0, total)
+                for n, entry in enumerate(run.to_copy(include_failed=round_ == 0), start=1):
+                    drive(run.copy(entry))
+                    run.tick("copy", n, total)
+                if not run.in_flight():
+                    break
+                drive(run.reconcile())
+        if verify:
+            run.verified = 0
+            total = run.journal.count("state = 'done'")
+            for n, entry in enumerate(run.to_verify(), start=1):
+                drive(run.verify(entry))
+                run.tick("verify", n, total)
+        return run.report(plan_only=plan_only)
+    finally:
+        run.close()
+
+
+# ---- the async driver --------------------------------------------------------------------------
+class _GroupCommit:
+    """Commit the in-flight marks of concurrent writers together: one fsync for all the
+    writers that became ready while the previous commit was being made."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.pending: list[tuple[str, str, asyncio.Future[None]]] = []
+        self.wake = asyncio.Event()
+
+    async def mark(self, source_id: str, draft: str) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((source_id, draft, future))
+        self.wake.set()
+        await future
+
+    async def serve(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            await asyncio.sleep(0)  # let every writer that is ready join this commit
+            batch, self.pending = self.pending, []
+            if not batch:
+                continue
+            try:
+                self.journal.mark_in_flight(*((sid, draft) for sid, draft, _ in batch))
+            except BaseException as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                raise
+            for *_, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
+async def _drive_async(step: Step[T], source: AsyncGateway, target: AsyncGateway,
+                       commits: _GroupCommit) -> T:
+    value: Any = None
+    failure: errors.InvoiceKitError | None = None
+    while True:
+        try:
+            action = step.throw(failure) if failure is not None else step.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        failure, value = None, None
+        try:
+            if isinstance(action, _Next):
+                iterator: AsyncIterator[Any] = action.iterator
+                value = await anext(iterator, _END)
+            elif isinstance(action, _InFlight):
+                await commits.mark(action.source_id, action.draft)
+            else:
+                gateway = source if action.side == "source" else target
+                value = getattr(gateway, action.method)(*action.args)
+                if inspect.isawaitable(value):
+                    value = await value
+        except errors.InvoiceKitError as exc:
+            failure = exc
+
+
+async def _pool(items: Iterator[T], work: Callable[[T], Any], concurrency: int) -> None:
+    """Run `work(item)` for every item, at most *concurrency* at a time (items pulled lazily)."""
+    async def worker() -> None:
+        for item in items:  # one shared iterator: each next() runs between awaits
+            await work(item)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(worker())
+    except BaseExceptionGroup as group_error:
+        # Callers expect the error itself (an InvoiceKitError, KeyboardInterrupt...), not a
+        # group: the first is raised, the others were consequences (their tasks cancelled).
+        raise group_error.exceptions[0] from None
+
+
+async def migrate_async(
+    source: AsyncGateway,
+    target: AsyncGateway,
+    *,
+    journal: str | os.PathLike[str],
+    policy: MigrationPolicy | None = None,
+    concurrency: int = 8,
+    plan_only: bool = False,
+    plan_path: str | os.PathLike[str] | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    resume: bool = False,
+    verify: bool = False,
+    page_size: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> MigrationReport:
+    """`migrate()` with async gateways and up to *concurrency* writes (and reads) at once.
+
+    Pacing to each provider's rate limit is the gateways' throttle's job, so a higher
+    bound uses the allowed rate without 429s failing records. If the task is cancelled
+    (Ctrl-C under `asyncio.run`), writes under way are left in flight in the journal and
+    reconciled on the next run.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise errors.InvalidRequest(f"concurrency must be a positive int, got {concurrency!r}")
+    run = _Run(source, target, journal=journal, policy=policy, resume=resume,
+               plan_path=plan_path, progress=progress)
+
+    commits = _GroupCommit(run.journal)
+    committer = asyncio.create_task(commits.serve())
+
+    async def drive(step: Step[T]) -> T:
+        return await _drive_async(step, source, target, commits)
+
+    try:
+        await drive(run.reconcile())
+        await drive(run.plan(_query(since, until, page_size)))
+        if not plan_only:
+            customers = run.pending_customers()
+            made = 0
+
+            async def make(item: tuple[str, str, str | None]) -> None:
+                nonlocal made
+                await drive(run.create_customer(*item))
+                made += 1
+                run.tick("customers", made, len(customers))
+
+            await _pool(iter(customers), make, concurrency)
+            for round_ in range(2):
+                total = run.copy_total(include_failed=round_ == 0)
+                copied = 0
+                run.tick("copy", 0, total)
+
+                async def copy(entry: Entry, total: int = total) -> None:
+                    nonlocal copied
+                    await drive(run.copy(entry))
+                    copied += 1
+                    run.tick("copy", copied, total)
+
+                await _pool(run.to_copy(include_failed=round_ == 0), copy, concurrency)
+                if not run.in_flight():
+                    break
+                await drive(run.reconcile())
+        if verify:
+            run.verified = 0
+            total = run.journal.count("state = 'done'")
+            checked = 0
+
+            async def check(entry: Entry) -> None:
+                nonlocal checked
+                await drive(run.verify(entry))
+                checked += 1
+                run.tick("verify", checked, total)
+
+            await _pool(run.to_verify(), check, concurrency)
+        return run.report(plan_only=plan_only)
+    finally:
+        committer.cancel()
+        with contextlib.suppress(BaseException):
+            await committer
+        with contextlib.suppress(Exception):
+            run.close()

@@ -1,0 +1,146 @@
+"""What a migration run tells its user: the plan's verdicts, progress, and the final report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._draft import Mismatch
+
+__all__ = ["MigrationReport", "PlanEntry", "Progress"]
+
+
+@attrs.frozen(slots=True)
+class PlanEntry:
+    """The plan's verdict on one source invoice.
+
+    `category` is `ready`, `needs_mapping` or `cannot_carry`; `reason` says why an invoice
+    is not ready, in the target's own words where the target refused the draft; `actions`
+    lists what the copy will do besides creating the invoice (convert a currency, create a
+    customer); `state` is the journal state after planning.
+    """
+
+    source_id: str
+    number: str | None
+    kind: str
+    category: str
+    reason: str | None = None
+    actions: tuple[str, ...] = ()
+    state: str = "planned"
+    target_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the plan file has one per line)."""
+        return attrs.asdict(self, recurse=False) | {"actions": list(self.actions)}
+
+
+@attrs.frozen(slots=True)
+class Progress:
+    """A progress tick: `phase` (`reconcile`, `plan`, `customers`, `copy`, `verify`), how many
+    items are `done` in it, the `total` when known, and `failed` so far."""
+
+    phase: str
+    done: int
+    total: int | None = None
+    failed: int = 0
+
+
+@attrs.frozen(slots=True)
+class MigrationReport:
+    """The outcome of `migrate()`: counts, every invoice not carried and why, every problem.
+
+    `states` counts journal entries per state over the whole migration (all runs);
+    `categories` per plan verdict. `written` counts copies created by this run only, so
+    re-running a finished migration reports `written == 0`. `ok` is true when nothing
+    failed, nothing is left in flight and verification (if asked) found no mismatch.
+    """
+
+    source: str
+    target: str
+    journal: str
+    plan_only: bool
+    seen: int
+    categories: Mapping[str, int]
+    states: Mapping[str, int]
+    written: int = 0
+    reconciled: int = 0
+    customers_created: int = 0
+    not_carried: tuple[PlanEntry, ...] = ()
+    changed: tuple[str, ...] = ()
+    failures: tuple[tuple[str, str], ...] = ()
+    in_flight: tuple[str, ...] = ()
+    verified: int | None = None
+    mismatches: tuple[Mismatch, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed, nothing is in flight, no mismatch or duplicate was found."""
+        return not (self.failures or self.in_flight or self.mismatches or self.duplicates)
+
+    @property
+    def rate(self) -> float:
+        """Invoices written per second by this run."""
+        return self.written / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the whole report."""
+        return {
+            "source": self.source, "target": self.target, "journal": self.journal,
+            "plan_only": self.plan_only, "ok": self.ok, "seen": self.seen,
+            "categories": dict(self.categories), "states": dict(self.states),
+            "written": self.written, "reconciled": self.reconciled,
+            "customers_created": self.customers_created,
+            "not_carried": [e.to_dict() for e in self.not_carried],
+            "changed_since_copied": list(self.changed),
+            "failures": [{"source_id": s, "error": e} for s, e in self.failures],
+            "in_flight": list(self.in_flight),
+            "verified": self.verified,
+            "mismatches": [attrs.asdict(m) for m in self.mismatches],
+            "duplicates": list(self.duplicates),
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
+
+    def render(self) -> str:
+        """The report as text a person reads (the CLI's default output)."""
+        title = "Migration plan" if self.plan_only else "Migration"
+        cats, states = self.categories, self.states
+        lines = [
+            f"{title}: {self.source} -> {self.target} (journal {self.journal})",
+            f"  source invoices seen this run: {self.seen}",
+            f"  plan: {cats.get('ready', 0)} ready, {cats.get('needs_mapping', 0)} need a "
+            f"mapping, {cats.get('cannot_carry', 0)} cannot be carried",
+            "  journal: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in states.items()),
+        ]
+        if not self.plan_only:
+            lines.append(f"  written this run: {self.written} ({self.rate:.1f}/s), reconciled "
+                         f"after an unknown outcome: {self.reconciled}, customers created: "
+                         f"{self.customers_created}")
+        if self.not_carried:
+            lines.append(f"Not carried ({len(self.not_carried)}):")
+            for e in self.not_carried:
+                label = f"{e.source_id}" + (f" (no. {e.number})" if e.number else "")
+                verdict = "needs mapping" if e.category == "needs_mapping" else "cannot carry"
+                lines.append(f"  - {label} [{e.kind}] {verdict}: {e.reason}")
+        if self.changed:
+            lines.append(f"Changed at the source since copied, not overwritten "
+                         f"({len(self.changed)}): {', '.join(self.changed)}")
+        if self.failures:
+            lines.append(f"Failed ({len(self.failures)}; retried on the next run):")
+            lines.extend(f"  - {s}: {e}" for s, e in self.failures)
+        if self.in_flight:
+            lines.append(f"Outcome unknown, reconciled on the next run ({len(self.in_flight)}): "
+                         + ", ".join(self.in_flight))
+        if self.duplicates:
+            lines.append("More than one copy found on the target for: "
+                         + ", ".join(self.duplicates))
+        if self.verified is not None:
+            lines.append(f"Verified {self.verified} copies: "
+                         + (f"{len(self.mismatches)} mismatches" if self.mismatches
+                            else "no mismatch"))
+            lines.extend(f"  - {m}" for m in self.mismatches)
+        lines.append("OK" if self.ok else "NOT OK: see above")
+        return "\n".join(lines)

@@ -1,0 +1,318 @@
+"""The engine against the in-memory fake: plan, copy, exactly-once, resume, verify."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from migrate_support import TODAY, policy, salla_like_drafts
+
+import invoicekit
+from invoicekit import Invoice, InvoiceDraft, Money, errors
+from invoicekit.migrate import (
+    CustomerPolicy,
+    MigrationReport,
+    OrderPolicy,
+    Progress,
+    marker,
+    migrate,
+    migrate_async,
+)
+from invoicekit.testing import AsyncFakeGateway, FakeGateway, FakeProvider
+
+
+def creates(gw: FakeGateway) -> int:
+    return sum(1 for c in gw.calls if c.operation == "create_invoice")
+
+
+def copies_of(gw: FakeGateway, source_id: str) -> list[Invoice]:
+    tag = marker("fake", source_id)
+    return [inv for inv in gw.invoices if tag in (inv.description or "")]
+
+
+def journal_rows(path: Path) -> dict[str, tuple[str, str | None]]:
+    db = sqlite3.connect(path)
+    try:
+        return {sid: (state, tid) for sid, state, tid in
+                db.execute("SELECT source_id, state, target_id FROM entries")}
+    finally:
+        db.close()
+
+
+def assert_exactly_once(source: FakeGateway, target: FakeGateway, path: Path) -> None:
+    rows = journal_rows(path)
+    done = {sid: tid for sid, (state, tid) in rows.items() if state == "done"}
+    assert "in_flight" not in {state for state, _ in rows.values()}
+    for inv in source.invoices:
+        found = copies_of(target, inv.id)
+        if inv.id in done:
+            assert [c.id for c in found] == [done[inv.id]]
+        else:
+            assert found == []
+
+
+def test_plan_writes_nothing_and_names_every_invoice_not_carried(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path, tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.jsonl"
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), plan_only=True,
+                     plan_path=plan_file)
+    assert dayzero.calls == ()  # not even a customer
+    assert report.plan_only
+    assert report.written == 0
+    assert report.seen == 30
+    reasons = {e.source_id: (e.category, e.reason or "") for e in report.not_carried}
+    by_number = {inv.number: inv.id for inv in salla.invoices}
+    assert reasons[by_number["CN-00012"]] == ("cannot_carry", "fake: fake does not support "
+                                                               "credit note")
+    category, reason = reasons[by_number["F-00010"]]
+    assert category == "needs_mapping"
+    assert "no email" in reason
+    assert "عميل رقم 10" in reason
+    lines = [json.loads(line) for line in plan_file.read_text("utf-8").splitlines()]
+    assert len(lines) == 30
+    ready = next(line for line in lines if line["category"] == "ready")
+    assert ready["draft"]["currency"] == "USD"
+    assert any("create fake customer" in a for a in ready["actions"])
+    assert report.categories["ready"] + len(report.not_carried) == 30
+    assert "cannot carry: fake: fake does not support credit note" in report.render()
+
+
+def test_without_a_rate_the_plan_says_the_currency_cannot_be_carried(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    report = migrate(salla, dayzero, journal=journal, plan_only=True,
+                     policy=policy(currency=invoicekit.migrate.CurrencyPolicy(),
+                                   customers=CustomerPolicy(mapping={
+                                       f"c{i}@example.sa": "0e6b2c4a-1111-4222-8333-444455556666"
+                                       for i in range(40)})))
+    cannot = [e for e in report.not_carried if e.category == "cannot_carry"
+              and e.kind == "invoice"]
+    assert cannot
+    assert all("SAR is not supported" in (e.reason or "") and "--rate" in (e.reason or "")
+               for e in cannot)
+
+
+def test_copy_verify_and_rerun_writes_nothing(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    first = migrate(salla, dayzero, journal=journal, policy=policy(), verify=True)
+    ready = first.categories["ready"]
+    # every ready invoice but the fractional quantity (the fake reports one problem at a
+    # time, so it shows once the customer exists) is on the target exactly once
+    assert first.written == ready - 1
+    assert [f[0] for f in first.failures] == [salla.invoices[24].id]
+    assert "whole numbers" in first.failures[0][1]
+    assert first.verified == first.written
+    assert first.mismatches == ()
+    assert_exactly_once(salla, dayzero, journal)
+    before = creates(dayzero)
+    again = migrate(salla, dayzero, journal=journal, policy=policy(), resume=True, verify=True)
+    assert again.written == 0
+    assert creates(dayzero) == before
+    # planned again now that its customer exists, the target names the real problem
+    fractional = next(e for e in again.not_carried if e.source_id == salla.invoices[24].id)
+    assert fractional.category == "cannot_carry"
+    assert "whole numbers" in (fractional.reason or "")
+    assert again.failures == ()
+    assert again.ok
+    assert again.verified == first.written
+    assert again.mismatches == ()
+
+
+def test_a_journal_in_use_needs_resume_and_belongs_to_one_pair(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    migrate(salla, dayzero, journal=journal, policy=policy(), plan_only=True)
+    with pytest.raises(errors.ConfigurationError, match="resume"):
+        migrate(salla, dayzero, journal=journal, policy=policy())
+    other = invoicekit.connect("fake")
+    other_provider = attrs.evolve  # keep the name check honest with another provider name
+    assert other_provider is not None
+
+    class Renamed(FakeProvider):
+        name = "elsewhere"
+
+    with pytest.raises(errors.ConfigurationError, match="belongs to the migration"):
+        migrate(FakeGateway(Renamed(profile="salla")), dayzero, journal=journal, resume=True)
+    other.close()
+    from invoicekit.migrate import Journal
+
+    held = Journal(journal, source="fake", target="fake", resume=True)
+    try:
+        with pytest.raises(errors.ConfigurationError, match="in use"):
+            migrate(salla, dayzero, journal=journal, policy=policy(), resume=True)
+    finally:
+        held.close()
+    (journal.parent / "garbage.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(errors.ConfigurationError, match="not a usable migration journal"):
+        migrate(salla, dayzero, journal=journal.parent / "garbage.db")
+
+
+class LostAnswer:
+    """A target whose Nth create happens but its answer is lost (`OutcomeUnknown`), or
+    whose process 'dies' right after it (`KeyboardInterrupt` stands in for the kill)."""
+
+    def __init__(self, inner: FakeGateway, *, at: int, error: BaseException) -> None:
+        self._inner, self._at, self._error, self._n = inner, at, error, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def create_invoice(self, draft: InvoiceDraft) -> Invoice:
+        created = self._inner.create_invoice(draft)
+        self._n += 1
+        if self._n == self._at:
+            raise self._error
+        return created
+
+
+def test_outcome_unknown_is_reconciled_not_duplicated(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    lossy = LostAnswer(dayzero, at=3, error=errors.OutcomeUnknown("timeout", provider="fake"))
+    report = migrate(salla, lossy, journal=journal, policy=policy())  # type: ignore[arg-type]
+    assert report.reconciled == 1
+    assert report.in_flight == ()
+    assert_exactly_once(salla, dayzero, journal)
+
+
+def test_a_write_that_never_happened_is_written_after_reconciliation(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    dayzero.fail_next(errors.OutcomeUnknown("reset", provider="fake"),
+                      operation="create_invoice")
+    report = migrate(salla, dayzero, journal=journal, policy=policy())
+    assert report.reconciled == 0
+    assert report.in_flight == ()
+    assert report.written == report.categories["ready"] - 1  # the fractional one fails
+    assert_exactly_once(salla, dayzero, journal)
+
+
+def test_a_crash_after_the_write_is_found_on_resume(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    dying = LostAnswer(dayzero, at=5, error=KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        migrate(salla, dying, journal=journal, policy=policy())  # type: ignore[arg-type]
+    rows = journal_rows(journal)
+    assert [s for s, (state, _) in rows.items() if state == "in_flight"] != []
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), resume=True)
+    assert report.reconciled == 1
+    assert_exactly_once(salla, dayzero, journal)
+
+
+def test_a_changed_source_is_reported_not_overwritten(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    migrate(salla, dayzero, journal=journal, policy=policy())
+    first = salla.invoices[0]
+    salla.fake._invoices[first.id] = attrs.evolve(first, total=Money("1.00", "SAR"))
+    before = creates(dayzero)
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), resume=True)
+    assert report.changed == (first.id,)
+    assert creates(dayzero) == before
+    assert "Changed at the source since copied" in report.render()
+
+
+def test_verification_lists_a_copy_that_differs(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+    migrate(salla, dayzero, journal=journal, policy=policy())
+    victim = dayzero.invoices[2]
+    dayzero.fake._invoices[victim.id] = attrs.evolve(victim, total=Money("0.01", "USD"))
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), resume=True, verify=True)
+    assert [(m.target_id, m.field, m.actual) for m in report.mismatches] == [
+        (victim.id, "total", "0.01 USD")]
+    assert not report.ok
+    assert "1 mismatches" in report.render()
+
+
+def test_to_an_order_based_target_orders_are_mapped_or_reported(
+        journal: Path, tmp_path: Path) -> None:
+    source = FakeGateway(FakeProvider(profile="dayzero", today=TODAY))
+    for n in range(1, 5):
+        (created,) = source.seed(source.sample_draft(n))
+        source.finalize_invoice(created)  # numbered INV-0001...
+    target = FakeGateway(FakeProvider(profile="salla", today=TODAY))
+    plan = migrate(source, target, journal=journal, plan_only=True)
+    assert plan.categories["needs_mapping"] == 4
+    assert all("order" in (e.reason or "") for e in plan.not_carried)
+    ids = [inv.id for inv in source.invoices]
+    orders = OrderPolicy(mapping={ids[0]: "5001", ids[1]: "5002"},
+                         resolver=lambda inv: "5003" if inv.id == ids[2] else None)
+    report = migrate(source, target, journal=journal, resume=True, verify=True,
+                     policy=invoicekit.migrate.MigrationPolicy(orders=orders))
+    assert report.written == 3
+    assert report.mismatches == ()
+    assert sorted(inv.order_id or "" for inv in target.invoices) == ["5001", "5002", "5003"]
+    assert sorted(inv.number or "" for inv in target.invoices) == [
+        "INV-0001", "INV-0002", "INV-0003"]
+    assert {inv.tax for inv in target.invoices} == {Money("0", "USD")}
+    assert [e.source_id for e in report.not_carried] == [ids[3]]
+
+
+def test_attach_pdf_carries_the_source_document(journal: Path) -> None:
+    source = FakeGateway(FakeProvider(profile="dayzero", today=TODAY))
+    source.seed(source.sample_draft(1))  # a DayZero draft: no number, carried as its PDF
+    target = FakeGateway(FakeProvider(profile="salla", today=TODAY))
+    orders = OrderPolicy(resolver=lambda inv: "6001", attach_pdf=True)
+    report = migrate(source, target, journal=journal, verify=True,
+                     policy=invoicekit.migrate.MigrationPolicy(orders=orders))
+    assert report.written == 1
+    assert report.ok
+    (copy,) = target.invoices
+    assert copy.raw["created_from"] == "url"
+    assert (copy.pdf_url or "").endswith(".pdf")
+
+
+def test_async_with_concurrency_matches_sync(
+        salla: FakeGateway, journal: Path) -> None:
+    target = AsyncFakeGateway(FakeProvider(profile="dayzero", today=TODAY))
+    source = AsyncFakeGateway(salla.fake)
+    ticks: list[Progress] = []
+    report: MigrationReport = asyncio.run(migrate_async(
+        source, target, journal=journal, policy=policy(), concurrency=4, verify=True,
+        progress=ticks.append))
+    assert report.written == report.categories["ready"] - 1
+    assert report.mismatches == ()
+    assert report.verified == report.written
+    assert_exactly_once(salla, FakeGateway(target.fake), journal)
+    assert {t.phase for t in ticks} >= {"plan", "customers", "copy", "verify"}
+    copy_ticks = [t for t in ticks if t.phase == "copy"]
+    assert copy_ticks[-1].done == copy_ticks[-1].total
+    with pytest.raises(errors.InvalidRequest, match="concurrency"):
+        asyncio.run(migrate_async(source, target, journal=journal, concurrency=0))
+
+
+def test_async_cancellation_leaves_writes_for_reconciliation(
+        journal: Path) -> None:
+    source = FakeGateway(FakeProvider(profile="salla", today=TODAY))
+    source.seed(*[d for d in salla_like_drafts(40) if d.kind.value == "invoice"])
+    target = AsyncFakeGateway(FakeProvider(profile="dayzero", today=TODAY))
+    gate = asyncio.Event
+
+    class Slow(AsyncFakeGateway):
+        async def create_invoice(self, draft: InvoiceDraft) -> Invoice:
+            created = await super().create_invoice(draft)
+            await asyncio.sleep(3600)  # the answer never arrives before the cancel
+            return created
+
+    slow = Slow(target.fake)
+    assert gate is not None
+
+    async def main() -> None:
+        task = asyncio.create_task(migrate_async(
+            AsyncFakeGateway(source.fake), slow, journal=journal, policy=policy(),
+            concurrency=3))
+        for _ in range(200):
+            await asyncio.sleep(0)
+            if sum(1 for c in target.calls if c.operation == "create_invoice") >= 3:
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    rows = journal_rows(journal)
+    assert sum(1 for state, _ in rows.values() if state == "in_flight") == 3
+    report = asyncio.run(migrate_async(AsyncFakeGateway(source.fake), target, journal=journal,
+                                       policy=policy(), resume=True, concurrency=3))
+    assert report.reconciled == 3
+    assert_exactly_once(source, FakeGateway(target.fake), journal)
