@@ -51,7 +51,7 @@ from ._secrets import Secret
 from ._throttle import Throttle, ThrottleStats
 
 if TYPE_CHECKING:
-    from .migrate import MigrationReport, migrate, migrate_async
+    from .migration import MigrationReport, migrate, migrate_async
 
 __all__ = [
     "DEFAULT",
@@ -103,7 +103,7 @@ __all__ = [
     "register",
 ]
 
-_LAZY = {"migrate": "migrate", "migrate_async": "migrate", "MigrationReport": "migrate"}
+_LAZY = {"migrate": "migration", "migrate_async": "migration", "MigrationReport": "migration"}
 
 
 def __getattr__(name: str) -> Any:
@@ -113,9 +113,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'invoicekit' has no attribute {name!r}")
     import importlib
 
-    imported = importlib.import_module(f".{module}", __name__)
-    # `invoicekit.migrate` is the migration package, made callable (calling it runs the
-    # migration), so that it stays the same object whichever of the two is imported first.
-    value = imported if name == "migrate" else getattr(imported, name)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value

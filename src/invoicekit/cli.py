@@ -47,7 +47,7 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 SANDBOX_GROUP = "invoicekit.sandboxes"
-_MIGRATE_MODULE = "invoicekit.migrate._cli"
+_MIGRATE_MODULE = "invoicekit.migration._cli"
 
 
 # ---- output ------------------------------------------------------------------------------

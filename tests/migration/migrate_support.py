@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicekit import Customer, InvoiceDraft, InvoiceKind, LineItem, Money
-from invoicekit.migrate import CurrencyPolicy, CustomerPolicy, MigrationPolicy
+from invoicekit.migration import CurrencyPolicy, CustomerPolicy, MigrationPolicy
 
 RATE = Decimal("0.2666")
 TODAY = dt.date(2026, 3, 1)

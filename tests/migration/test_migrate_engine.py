@@ -14,7 +14,7 @@ from migrate_support import TODAY, policy, salla_like_drafts
 
 import invoicekit
 from invoicekit import Invoice, InvoiceDraft, Money, errors
-from invoicekit.migrate import (
+from invoicekit.migration import (
     CustomerPolicy,
     MigrationReport,
     OrderPolicy,
@@ -85,7 +85,7 @@ def test_plan_writes_nothing_and_names_every_invoice_not_carried(
 def test_without_a_rate_the_plan_says_the_currency_cannot_be_carried(
         salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
     report = migrate(salla, dayzero, journal=journal, plan_only=True,
-                     policy=policy(currency=invoicekit.migrate.CurrencyPolicy(),
+                     policy=policy(currency=invoicekit.migration.CurrencyPolicy(),
                                    customers=CustomerPolicy(mapping={
                                        f"c{i}@example.sa": "0e6b2c4a-1111-4222-8333-444455556666"
                                        for i in range(40)})))
@@ -137,7 +137,7 @@ def test_a_journal_in_use_needs_resume_and_belongs_to_one_pair(
     with pytest.raises(errors.ConfigurationError, match="belongs to the migration"):
         migrate(FakeGateway(Renamed(profile="salla")), dayzero, journal=journal, resume=True)
     other.close()
-    from invoicekit.migrate import Journal
+    from invoicekit.migration import Journal
 
     held = Journal(journal, source="fake", target="fake", resume=True)
     try:
@@ -238,7 +238,7 @@ def test_to_an_order_based_target_orders_are_mapped_or_reported(
     orders = OrderPolicy(mapping={ids[0]: "5001", ids[1]: "5002"},
                          resolver=lambda inv: "5003" if inv.id == ids[2] else None)
     report = migrate(source, target, journal=journal, resume=True, verify=True,
-                     policy=invoicekit.migrate.MigrationPolicy(orders=orders))
+                     policy=invoicekit.migration.MigrationPolicy(orders=orders))
     assert report.written == 3
     assert report.mismatches == ()
     assert sorted(inv.order_id or "" for inv in target.invoices) == ["5001", "5002", "5003"]
@@ -254,7 +254,7 @@ def test_attach_pdf_carries_the_source_document(journal: Path) -> None:
     target = FakeGateway(FakeProvider(profile="salla", today=TODAY))
     orders = OrderPolicy(resolver=lambda inv: "6001", attach_pdf=True)
     report = migrate(source, target, journal=journal, verify=True,
-                     policy=invoicekit.migrate.MigrationPolicy(orders=orders))
+                     policy=invoicekit.migration.MigrationPolicy(orders=orders))
     assert report.written == 1
     assert report.ok
     (copy,) = target.invoices

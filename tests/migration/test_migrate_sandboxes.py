@@ -13,8 +13,8 @@ from migrate_support import fill_salla_store, policy
 
 import invoicekit
 from invoicekit import Customer, Invoice
-from invoicekit.migrate import CustomerPolicy, marker, migrate, migrate_async
-from invoicekit.migrate._cli import main
+from invoicekit.migration import CustomerPolicy, marker, migrate, migrate_async
+from invoicekit.migration._cli import main
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
 

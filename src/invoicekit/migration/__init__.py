@@ -3,7 +3,7 @@
 ```python
 from decimal import Decimal
 import invoicekit
-from invoicekit.migrate import CurrencyPolicy, CustomerPolicy, MigrationPolicy
+from invoicekit.migration import CurrencyPolicy, CustomerPolicy, MigrationPolicy
 
 policy = MigrationPolicy(
     currency=CurrencyPolicy({("SAR", "USD"): Decimal("0.2666")}),
@@ -23,10 +23,6 @@ policy and what the journal guarantees.
 """
 
 from __future__ import annotations
-
-import sys
-import types
-from typing import Any
 
 from ._draft import Mismatch, marker
 from ._engine import migrate, migrate_async
@@ -57,13 +53,3 @@ __all__ = [
     "migrate_async",
 ]
 
-
-class _CallableModule(types.ModuleType):
-    """This package *is* `invoicekit.migrate`, which is also the function: once the package
-    is imported, Python binds `invoicekit.migrate` to it, so calling it must run `migrate`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> MigrationReport:
-        return migrate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from invoicekit import Customer, Invoice, InvoiceDraft, InvoiceKind, LineItem, Money, errors
-from invoicekit.migrate import (
+from invoicekit.migration import (
     CurrencyPolicy,
     CustomerPolicy,
     MigrationPolicy,
@@ -18,7 +18,7 @@ from invoicekit.migrate import (
     load_mapping_file,
     marker,
 )
-from invoicekit.migrate._draft import (
+from invoicekit.migration._draft import (
     build_draft,
     compare,
     draft_from_json,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from invoicekit.migrate import Progress
-from invoicekit.migrate._cli import ProgressDisplay, add_arguments, policy_from_args, run
+from invoicekit.migration import Progress
+from invoicekit.migration._cli import ProgressDisplay, add_arguments, policy_from_args, run
 
 
 def parse(*argv: str) -> argparse.Namespace:

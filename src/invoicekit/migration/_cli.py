@@ -263,7 +263,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m invoicekit.migrate._cli ...`: the command without the `invoicekit` CLI."""
+    """`python -m invoicekit.migration._cli ...`: the command without the `invoicekit` CLI."""
     parser = argparse.ArgumentParser(prog="invoicekit migrate",
                                      description="Copy invoices between platforms exactly once.")
     add_arguments(parser)

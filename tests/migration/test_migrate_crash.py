@@ -21,7 +21,7 @@ import pytest
 from migrate_support import fill_salla_store
 from test_migrate_sandboxes import customer_map, write_configs
 
-from invoicekit.migrate import marker
+from invoicekit.migration import marker
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
 

@@ -48,7 +48,7 @@ from ._report import MigrationReport, PlanEntry, Progress
 __all__ = ["migrate", "migrate_async"]
 
 T = TypeVar("T")
-log = logging.getLogger("invoicekit.migrate")
+log = logging.getLogger("invoicekit.migration")
 ProgressCallback: TypeAlias = Callable[[Progress], None]
 _PLAN_BATCH = 200
 
