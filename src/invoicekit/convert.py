@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import cattrs
 
+from ._provider import Response
 from .errors import InvalidRequest
 
 __all__ = ["base_converter", "decimal_from_wire", "parse_date", "parse_datetime"]
@@ -157,9 +158,22 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T], *, what: str
         raise InvalidRequest(f"invalid {what}: {explain(converter, data, cls)}") from exc
 
 
+def structure_response(converter: cattrs.Converter, response: Response, data: Any,
+                       cls: type[T], *, what: str) -> T:
+    """Structure *data* a provider sent in *response*; a failure becomes the typed error
+    (`ProviderUnavailable`, or `OutcomeUnknown` after a write) naming the field that did
+    not fit. The fast converter runs first; `explain()` reruns with detailed validation only
+    to build the message."""
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:
+        raise response.malformed(f"unexpected {what}: {explain(converter, data, cls)}",
+                                 exc) from exc
+
+
 def dumps(value: Any) -> str:
     """Compact JSON with non-ASCII kept readable (Arabic stays Arabic)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-__all__ += ["dumps", "explain", "structure"]
+__all__ += ["dumps", "explain", "structure", "structure_response"]

@@ -363,7 +363,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Silence the default stderr access log."""
 
     def _serve(self) -> None:
-        self.server.sandbox._handle(self)
+        self.server.sandbox._sandbox_handle(self)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
@@ -487,7 +487,7 @@ class SandboxServer:
             self.requests.clear()
 
     # ---- request handling ----------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
+    def _sandbox_handle(self, h: _Handler) -> None:
         split = urllib.parse.urlsplit(h.path)
         path = split.path
         length = int(h.headers.get("Content-Length") or 0)
@@ -503,19 +503,19 @@ class SandboxServer:
         if fault is not None and fault.kind == "stall":
             self._stopping.wait(fault.delay)
         elif fault is not None and fault.kind == "reset":
-            self._reset(h)
+            self._sandbox_reset(h)
             return
         elif fault is not None and fault.kind in ("status", "empty", "truncate"):
-            self._send_fault(h, fault)
+            self._sandbox_send_fault(h, fault)
             return
 
-        response = self._dispatch(request, path)
+        response = self._sandbox_dispatch(request, path)
         if fault is not None and fault.kind == "after":
-            self._reset(h)
+            self._sandbox_reset(h)
             return
-        self._send(h, response)
+        self._sandbox_send(h, response)
 
-    def _dispatch(self, request: SandboxRequest, path: str) -> SandboxResponse:
+    def _sandbox_dispatch(self, request: SandboxRequest, path: str) -> SandboxResponse:
         rl_headers: dict[str, str] = {}
         if self.rate_limit is not None:
             allowed, rl_headers = self.rate_limit.hit(self.rate_limit_key(request))
@@ -543,7 +543,7 @@ class SandboxServer:
         return response
 
     @staticmethod
-    def _send(h: _Handler, response: SandboxResponse) -> None:
+    def _sandbox_send(h: _Handler, response: SandboxResponse) -> None:
         h.send_response(response.status)
         for name, value in response.headers.items():
             h.send_header(name, value)
@@ -552,7 +552,7 @@ class SandboxServer:
         if h.command != "HEAD":
             h.wfile.write(response.body)
 
-    def _send_fault(self, h: _Handler, fault: Fault) -> None:
+    def _sandbox_send_fault(self, h: _Handler, fault: Fault) -> None:
         body = fault.body
         if isinstance(body, str):
             data = body.encode("utf-8")
@@ -576,14 +576,14 @@ class SandboxServer:
             h.wfile.write(full[: max(1, len(full) // 2)])
             h.wfile.flush()
             h.close_connection = True
-            self._reset(h)
+            self._sandbox_reset(h)
             return
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
         h.wfile.write(data)
 
     @staticmethod
-    def _reset(h: _Handler) -> None:
+    def _sandbox_reset(h: _Handler) -> None:
         h.close_connection = True
         try:
             h.wfile.flush()

@@ -43,7 +43,7 @@ from invoicekit import (
     SendReceipt,
     errors,
 )
-from invoicekit.convert import base_converter, explain
+from invoicekit.convert import base_converter, structure_response
 
 __all__ = [
     "DAYZERO_ID",
@@ -318,12 +318,7 @@ def _body(response: Response) -> Any:
 
 
 def _structure(response: Response, data: Any, cls: type[T], what: str) -> T:
-    try:
-        return converter.structure(data, cls)
-    except Exception as exc:
-        raise response.malformed(
-            f"unexpected {what} from DayZero: {explain(converter, data, cls)}", exc
-        ) from exc
+    return structure_response(converter, response, data, cls, what=f"{what} from DayZero")
 
 
 def _object(response: Response, data: Any, what: str) -> dict[str, Any]:
