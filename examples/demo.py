@@ -41,7 +41,7 @@ from invoicekit import (
     SendEvent,
     SendOptions,
 )
-from invoicekit.migrate import CurrencyPolicy, CustomerPolicy, MigrationPolicy
+from invoicekit.migration import CurrencyPolicy, CustomerPolicy, MigrationPolicy
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
 from invoicekit_salla.zatca import decode_qr
