@@ -9,11 +9,16 @@ reason the fake could have seen:
 * no credit note before an invoice for that order; no duplicate invoice number;
 * drafts cannot be sent; only open invoices can be voided; sending needs a customer email.
 
-A *profile* narrows it to one platform: `"salla"` (digit ids, issued on creation, an order
-id and, for line-item drafts, number + totals + tax required; no void, finalize, cc or
-PDF) or `"dayzero"` (UUID ids, created as drafts and numbered `INV-0001` on finalize,
-USD/CAD/AUD/EUR/GBP only, integer quantities, whole cents, a known customer id). The
-default profile supports everything.
+A *profile* narrows it to one platform, with the draft rules of that platform's plugin
+(`check_draft` refuses the same drafts, naming the same `InvalidRequest.fields`, as
+`tests/test_fake_parity.py` checks): `"salla"` (digit ids, issued on creation, SAR, a digit
+order id, a `.pdf` link for the url form and, for data drafts, number, subtotal, total, tax
+rate and tax, with shipping and cash on delivery defaulting to zero; no void, finalize, cc
+or PDF) or `"dayzero"` (UUID ids, created as drafts and numbered `INV-0001` on finalize,
+USD/CAD/AUD/EUR/GBP only, whole quantities, whole cents, no tax/shipping/discount fields, a
+due date, and a customer: a known id, or a name and an email to create it with the
+invoice). The default profile supports everything. Like the plugins, `check_draft` reports
+every problem of a draft at once.
 
 Beyond the gateway API, `FakeGateway` exposes what a test wants to look at or control:
 `outbox` (every `SendReceipt`), `calls` (every operation that reached the provider),
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -71,7 +77,7 @@ OPERATIONS: Final = frozenset({
 _NAMESPACE = uuid.UUID("6f1c2b8e-4d0a-4e8c-9a51-1f0f2a3b4c5d")
 _UUID = IdPattern(
     "UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DIGITS = IdPattern("numeric id", r"[0-9]{1,20}")
+_DIGITS = IdPattern("numeric id", r"[0-9]{1,19}")
 _FAKE_ID = IdPattern("fake invoice id (inv_ and digits)", r"inv_[0-9]{1,12}")
 _FILES_HOST = "https://files.invoicekit.invalid"
 
@@ -83,6 +89,14 @@ _SALLA_DUPLICATE_NUMBER = "رقم الفاتورة مكرر"
 _SALLA_INVALID_TYPE = "حقل نوع الفاتورة غير صالحٍ"
 _SALLA_SENT = "تم ارسال رسالة الفاتورة بنجاح"
 _SALLA_SEND_FAILED = "حصل خطأ غير متوقع يرجى إعادة المُحاولة لاحقاً"
+
+# Salla's `url` form: an http(s) link whose path ends in `.pdf` (its `ends_with:.pdf`
+# rule, case-sensitive), and the fields of its `data` form without a default.
+_SALLA_PDF_URL = re.compile(r"https?://\S+\.pdf")
+_SALLA_DATA_REQUIRED = (
+    ("number", "invoice_number"), ("subtotal", "sub_total"), ("total", "total"),
+    ("tax_rate", "tax"), ("tax", "tax_value"),
+)
 
 _ALL_CAPABILITIES = frozenset(Capability)
 _SALLA_CAPABILITIES = frozenset({
@@ -130,7 +144,7 @@ class FakeProfile:
 PROFILES: Final[Mapping[str, FakeProfile]] = {
     "default": FakeProfile("default", _ALL_CAPABILITIES, _FAKE_ID, None, None,
                            InvoiceStatus.OPEN, 20, one_invoice_per_order=False),
-    "salla": FakeProfile("salla", _SALLA_CAPABILITIES, _DIGITS, None, "SAR",
+    "salla": FakeProfile("salla", _SALLA_CAPABILITIES, _DIGITS, frozenset({"SAR"}), "SAR",
                          InvoiceStatus.ISSUED, 15, one_invoice_per_order=True),
     "dayzero": FakeProfile("dayzero", _DAYZERO_CAPABILITIES, _UUID, _DAYZERO_CURRENCIES, "USD",
                            InvoiceStatus.DRAFT, 50, one_invoice_per_order=False),
@@ -170,8 +184,24 @@ class _Failure:
     operation: str | None
 
 
-def _invalid(message: str, field: str) -> errors.InvalidRequest:
-    return errors.InvalidRequest(message, provider="fake", fields={field: [message]})
+class _Problems:
+    """Every reason a draft is refused, by field: one `InvalidRequest` then names them all,
+    as the plugins' `check_draft` does, so a test sees the same fields the platform reports."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, text: str) -> None:
+        self.fields.setdefault(field, []).append(text)
+
+    def raise_any(self, profile: str) -> None:
+        if self.fields:
+            listing = "; ".join(f"{field}: {' '.join(texts)}"
+                                for field, texts in self.fields.items())
+            raise errors.InvalidRequest(f"the {profile} profile refuses this draft: {listing}",
+                                        provider="fake", fields=self.fields)
 
 
 class FakeProvider(Provider):
@@ -282,6 +312,10 @@ class FakeProvider(Provider):
     def _enter(self, operation: str, **arguments: Any) -> None:
         """Log the call and raise an injected failure, if one applies. Holds the lock."""
         self._calls.append(FakeCall(operation, arguments))
+        self._inject(operation)
+
+    def _inject(self, operation: str) -> None:
+        """Raise the injected failure that applies to *operation*, if any. Holds the lock."""
         for i, failure in enumerate(self._once):
             if failure.operation in (None, operation):
                 del self._once[i]
@@ -309,107 +343,147 @@ class FakeProvider(Provider):
 
     # ---- draft rules (also what migration planning reuses through gateway.check_draft) --
     def check_draft(self, draft: InvoiceDraft) -> InvoiceDraft:
-        """Refuse locally what the profile's platform would refuse; see the module docs."""
+        """Refuse locally what the profile's platform would refuse; see the module docs.
+
+        Like the plugins, it names every problem at once: one `InvalidRequest` whose
+        `fields` has an entry per problem (`items.0.quantity`, `due_date`...). The draft it
+        returns is the one that would be created (the `salla` profile fills a missing
+        `shipping` / `cash_on_delivery` with zero, as the Salla plugin does).
+        """
+        problems = _Problems()
         fake_opts = draft.option(FakeOptions)
         if fake_opts is not None and fake_opts.draft and self.profile.name != "default":
-            raise _invalid(f"FakeOptions(draft=True) applies to the default profile only; "
-                           f"the {self.profile.name} profile decides the status itself", "options")
+            problems.add("options", f"FakeOptions(draft=True) applies to the default profile "
+                                    f"only; the {self.profile.name} profile decides the status "
+                                    "itself")
+        rules: Callable[[InvoiceDraft, _Problems], None] = {
+            "default": self._default_rules, "salla": self._salla_rules,
+            "dayzero": self._dayzero_rules,
+        }[self.profile.name]
+        rules(draft, problems)
+        problems.raise_any(self.profile.name)
+        if self.profile.name == "salla" and _form(draft) == "data":
+            zero = Money.zero(draft.effective_currency or "SAR")
+            draft = attrs.evolve(
+                draft, shipping=zero if draft.shipping is None else draft.shipping,
+                cash_on_delivery=zero if draft.cash_on_delivery is None else draft.cash_on_delivery)
+        return draft
+
+    def _check_currency(self, draft: InvoiceDraft, problems: _Problems) -> None:
         currency = draft.effective_currency
         allowed = self.profile.currencies
         if allowed is not None and currency is not None and currency not in allowed:
-            raise _invalid(f"currency {currency} is not supported; use one of "
-                           f"{', '.join(sorted(allowed))}", "currency")
-        for item in draft.items:
+            problems.add("currency", f"currency {currency} is not supported; use "
+                                     f"{' or '.join(sorted(allowed))}")
+
+    def _default_rules(self, draft: InvoiceDraft, problems: _Problems) -> None:
+        for index, item in enumerate(draft.items):
             if item.quantity <= 0:
-                raise _invalid(f"item {item.name!r}: quantity must be positive", "items")
+                problems.add(f"items.{index}.quantity",
+                             f"item {item.name!r}: quantity must be positive")
         if draft.customer is not None and draft.customer.email is not None and (
             "@" not in draft.customer.email
         ):
-            raise _invalid(f"customer email {draft.customer.email!r} is not an address",
-                           "customer.email")
-        check: Callable[[InvoiceDraft], None] = {
-            "default": self._check_default, "salla": self._check_salla,
-            "dayzero": self._check_dayzero,
-        }[self.profile.name]
-        check(draft)
-        return draft
-
-    @staticmethod
-    def _document_form(draft: InvoiceDraft) -> bool:
-        return draft.document_url is not None or draft.document_pdf is not None or (
-            draft.from_order)
-
-    def _check_default(self, draft: InvoiceDraft) -> None:
-        if not self._document_form(draft) and not draft.items and draft.total is None:
-            raise _invalid("a draft needs line items, a total, a document or from_order=True",
-                           "items")
+            problems.add("customer.email",
+                         f"customer email {draft.customer.email!r} is not an address")
+        if _form(draft) == "data" and not draft.items and draft.total is None:
+            problems.add("items", "a draft needs line items, a total, a document or "
+                                  "from_order=True")
         if draft.kind is InvoiceKind.CREDIT_NOTE and draft.order_id is None:
-            raise _invalid("a credit note needs the order_id of the invoice it credits",
-                           "order_id")
-        if draft.from_order and draft.order_id is None:
-            raise _invalid("from_order=True needs an order_id", "order_id")
-        self._check_url(draft)
-
-    def _check_salla(self, draft: InvoiceDraft) -> None:
-        if draft.order_id is None:
-            raise _invalid("Salla needs the order_id the invoice belongs to", "order_id")
-        if not _DIGITS.matches(draft.order_id):
-            raise _invalid(f"order_id {draft.order_id!r} is not a Salla order id (digits)",
-                           "order_id")
-        self._check_url(draft)
-        if self._document_form(draft):
-            return
-        required = {
-            "number": draft.number, "subtotal": draft.subtotal, "total": draft.total,
-            "shipping": draft.shipping, "cash_on_delivery": draft.cash_on_delivery,
-            "tax_rate": draft.tax_rate, "tax": draft.tax,
-        }
-        missing = [name for name, value in required.items() if value is None]
-        if missing:
-            raise errors.InvalidRequest(
-                "a Salla invoice from data needs number, subtotal, total, shipping, "
-                f"cash_on_delivery, tax_rate and tax; missing: {', '.join(missing)}",
-                provider=self.name, fields={name: ["required"] for name in missing})
-
-    def _check_dayzero(self, draft: InvoiceDraft) -> None:
-        customer = draft.customer
-        if customer is None or customer.id is None:
-            raise _invalid("DayZero needs a customer id (create the customer first)",
-                           "customer.id")
-        if not _UUID.matches(customer.id):
-            raise _invalid(f"customer id {customer.id!r} is not a UUID", "customer.id")
-        if not draft.items:
-            raise _invalid("DayZero needs at least one line item", "items")
-        if draft.due_date is None:
-            raise _invalid("DayZero needs a due_date", "due_date")
-        if draft.number is not None:
-            raise _invalid("DayZero assigns invoice numbers when an invoice is finalized; "
-                           "leave number empty", "number")
-        for name in ("shipping", "cash_on_delivery", "discount", "tax"):
-            value = getattr(draft, name)
-            if value is not None and value.amount != 0:
-                raise _invalid(f"DayZero has no {name} field; carry it as a line item", name)
-        for item in draft.items:
-            if item.quantity != item.quantity.to_integral_value():
-                raise _invalid(f"item {item.name!r}: DayZero quantities are whole numbers, "
-                               f"got {item.quantity}", "items")
-        for money in draft.amounts():
-            if not money.is_exact_in_minor_units():
-                raise _invalid(f"{money} is not a whole number of cents", "items")
-        computed = self._items_total(draft.items)
-        if draft.total is not None and computed is not None and draft.total != computed:
-            raise _invalid(f"total {draft.total} does not match the line items ({computed})",
-                           "total")
-
-    @staticmethod
-    def _check_url(draft: InvoiceDraft) -> None:
+            problems.add("order_id", "a credit note needs the order_id of the invoice it credits")
+        elif draft.from_order and draft.order_id is None:
+            problems.add("order_id", "from_order=True needs an order_id")
         url = draft.document_url
-        if url is None:
-            return
-        if not url.startswith(("https://", "http://")):
-            raise _invalid(f"document_url {url!r} is not an http(s) URL", "document_url")
-        if not url.lower().split("?", 1)[0].endswith(".pdf"):
-            raise _invalid(f"document_url {url!r} must end with .pdf", "document_url")
+        if url is not None:
+            if not url.startswith(("https://", "http://")):
+                problems.add("document_url", f"document_url {url!r} is not an http(s) URL")
+            elif not url.lower().split("?", 1)[0].endswith(".pdf"):
+                problems.add("document_url", f"document_url {url!r} must end with .pdf")
+
+    def _salla_rules(self, draft: InvoiceDraft, problems: _Problems) -> None:
+        """Salla's documented rules for `POST /orders/invoices` (its `data_type` forms)."""
+        if draft.order_id is None:
+            problems.add("order_id", "Salla issues invoices against an order: order_id is "
+                                     "required")
+        elif not _DIGITS.matches(draft.order_id):
+            problems.add("order_id", f"order_id {draft.order_id!r} is not a Salla order id "
+                                     "(digits)")
+        self._check_currency(draft, problems)
+        for name in ("subtotal", "total", "shipping", "tax", "cash_on_delivery"):
+            money: Money | None = getattr(draft, name)
+            if money is not None and money.amount < 0:
+                problems.add(name, "must not be negative")
+        form = _form(draft)
+        if form == "url" and not _SALLA_PDF_URL.fullmatch(draft.document_url or ""):
+            problems.add("document_url", "must be an http(s) URL ending in .pdf (Salla's "
+                                         "`ends_with:.pdf`: PDF links only)")
+        elif form == "data":
+            for name, wire in _SALLA_DATA_REQUIRED:
+                if getattr(draft, name) is None:
+                    problems.add(name, f"required for an invoice from data (Salla's {wire})")
+
+    def _dayzero_rules(self, draft: InvoiceDraft, problems: _Problems) -> None:
+        """DayZero's rules for `POST /invoices` (and `POST /customers` for a new customer)."""
+        self._check_currency(draft, problems)
+        if not draft.items:
+            problems.add("items", "DayZero needs at least one line item")
+        if draft.due_date is None:
+            problems.add("due_date", "DayZero needs a due date")
+        customer = draft.customer
+        if customer is None:
+            problems.add("customer", "DayZero needs a customer: an existing id, or a name and "
+                                     "an email to create one")
+        elif customer.id is not None:
+            if not _UUID.matches(customer.id):
+                problems.add("customer.id", f"customer id {customer.id!r} is not a UUID")
+        elif not customer.name or not customer.email:
+            problems.add("customer", "a customer without an id is created first, which needs "
+                                     "both its name and its email")
+        if draft.number is not None:
+            problems.add("number", "DayZero assigns invoice numbers when an invoice is "
+                                   "finalized; leave number empty")
+        if draft.order_id is not None:
+            problems.add("order_id", "DayZero invoices are not tied to orders; leave order_id "
+                                     "empty")
+        for name in ("shipping", "cash_on_delivery", "discount", "tax"):
+            money: Money | None = getattr(draft, name)
+            if money is not None and money.amount != 0:
+                problems.add(name, f"DayZero has no {name} field; carry it as a line item")
+        if draft.tax_rate is not None and draft.tax_rate != 0:
+            problems.add("tax_rate", "DayZero has no tax rate; carry the tax as a line item")
+        computed: Money | None = None
+        for index, item in enumerate(draft.items):
+            where = f"items.{index}"
+            if item.quantity != item.quantity.to_integral_value():
+                problems.add(f"{where}.quantity", f"item {item.name!r}: DayZero quantities are "
+                                                  f"whole numbers, got {item.quantity}")
+            elif item.quantity < 1:
+                problems.add(f"{where}.quantity", f"item {item.name!r}: DayZero quantities are "
+                                                  f"at least 1, got {item.quantity}")
+            for label in ("unit_price", "total"):
+                price: Money | None = getattr(item, label)
+                if price is not None and not price.is_exact_in_minor_units():
+                    problems.add(f"{where}.{label}", f"{price} is not a whole number of cents")
+            for label in ("discount", "tax"):
+                extra: Money | None = getattr(item, label)
+                if extra is not None and extra.amount != 0:
+                    problems.add(f"{where}.{label}", f"DayZero line items have no {label}; "
+                                                     "carry it as its own line item")
+            if item.tax_rate is not None and item.tax_rate != 0:
+                problems.add(f"{where}.tax_rate", "DayZero line items have no tax rate")
+            line = item.unit_price * item.quantity
+            if item.total is not None and item.total.amount != line.amount:
+                problems.add(f"{where}.total", f"line total {item.total} is not quantity x unit "
+                                               f"price ({line}), which DayZero charges")
+            computed = line if computed is None else computed + line
+        for name in ("subtotal", "total"):
+            amount: Money | None = getattr(draft, name)
+            if amount is None:
+                continue
+            if not amount.is_exact_in_minor_units():
+                problems.add(name, f"{amount} is not a whole number of cents")
+            elif computed is not None and amount.amount != computed.amount:
+                problems.add(name, f"{name} {amount} does not match the line items ({computed})")
 
     @staticmethod
     def _items_total(items: Iterable[LineItem]) -> Money | None:
@@ -451,13 +525,14 @@ class FakeProvider(Provider):
                                  _SALLA_ALREADY_ISSUED)
         customer = draft.customer
         if profile.name == "dayzero":
-            # check_draft has ensured a customer with a UUID id
+            # check_draft ensured a customer, and _create_inline_customer gave it an id
             assert customer is not None
             assert customer.id is not None
-            known = self._customers.get(customer.id)
+            known = self._customers.get(customer.id.lower())
             if known is None:
                 raise self._not_found("customer", customer.id)
-            customer = known
+            # What a DayZero invoice carries of its customer (as the plugin returns it).
+            customer = Customer(id=known.id, name=known.name, email=known.email)
         fake_opts = draft.option(FakeOptions)
         status = profile.created_status
         if fake_opts is not None and fake_opts.draft:
@@ -503,10 +578,28 @@ class FakeProvider(Provider):
 
     # ---- operations ------------------------------------------------------------------------
     def create_invoice(self, draft: InvoiceDraft) -> Operation[Invoice]:
-        """Store an invoice built from *draft*, enforcing the profile's state rules."""
+        """Store an invoice built from *draft*, enforcing the profile's state rules.
+
+        On the `dayzero` profile a customer without an id is created first, as the DayZero
+        plugin does (`POST /customers`, then `POST /invoices`): `calls` shows that nested
+        `create_customer` after the `create_invoice`, a failure injected for it stops the
+        invoice, and one injected for `create_invoice` leaves the new customer behind, as
+        a failed second request would.
+        """
         with self._lock:
-            self._enter("create_invoice", draft=draft)
+            self._calls.append(FakeCall("create_invoice", {"draft": draft}))
+            draft = self._create_inline_customer(draft, live=True)
+            self._inject("create_invoice")
             return done(self._store(draft))
+
+    def _create_inline_customer(self, draft: InvoiceDraft, *, live: bool) -> InvoiceDraft:
+        """DayZero: the draft with its id-less customer created. Holds the lock."""
+        customer = draft.customer
+        if self.profile.name != "dayzero" or customer is None or customer.id is not None:
+            return draft
+        if live:
+            self._enter("create_customer", customer=customer)
+        return attrs.evolve(draft, customer=self._add_customer(customer))
 
     def get_invoice(self, invoice_id: str) -> Operation[Invoice]:
         """The stored invoice; `InvalidRequest` for a malformed id, `NotFound` if unknown."""
@@ -609,10 +702,23 @@ class FakeProvider(Provider):
         if not isinstance(customer, Customer):
             raise errors.InvalidRequest(
                 f"expected a Customer, got {type(customer).__name__}", provider=self.name)
-        if not customer.name or not customer.email:
-            raise _invalid("a customer needs a name and an email", "customer")
+        missing = [name for name in ("name", "email") if not getattr(customer, name)]
+        if missing:
+            raise errors.InvalidRequest(
+                f"a customer needs a name and an email; missing: {', '.join(missing)}",
+                provider=self.name, fields={name: ["required"] for name in missing})
         if customer.id is not None:
-            raise _invalid("a new customer has no id yet; the provider assigns it", "customer.id")
+            message = "a new customer has no id yet; the provider assigns it"
+            raise errors.InvalidRequest(message, provider=self.name,
+                                        fields={"customer.id": [message]})
+        email = customer.email
+        assert email is not None
+        if self.profile.name == "dayzero" and "@" not in email:
+            # DayZero validates the address (a FastAPI 422 on `POST /customers`).
+            text = "value is not a valid email address: An email address must have an @-sign."
+            raise errors.ValidationError(f"request validation failed: body.email: {text}",
+                                         provider=self.name, status=422,
+                                         code="value_error", fields={"body.email": [text]})
         n = self._next("customer")
         new_id = (str(uuid.uuid5(_NAMESPACE, f"{self.profile.name}-customer-{n}"))
                   if self.profile.name != "salla" else str(500_000 + n))
@@ -633,7 +739,9 @@ class FakeProvider(Provider):
                     results.append(self._add_customer(item))
                 elif isinstance(item, InvoiceDraft):
                     self.check_features(item)
-                    results.append(self._store(self.check_draft(item)))
+                    checked = self.check_draft(item)
+                    results.append(self._store(
+                        self._create_inline_customer(checked, live=False)))
                 elif isinstance(item, Invoice):
                     invoice_id = self.profile.id_pattern.check(item.id, provider=self.name)
                     if invoice_id in self._invoices:
@@ -649,8 +757,8 @@ class FakeProvider(Provider):
     def sample_draft(self, n: int = 1) -> InvoiceDraft:
         """A valid, sendable draft for this profile, unique for each *n*.
 
-        For the `dayzero` profile this creates the draft's customer in the fake (DayZero
-        invoices need an existing customer id).
+        For the `dayzero` profile this creates the draft's customer in the fake first, so
+        the draft names it by id (an id-less customer would be created with the invoice).
         """
         qty = Decimal(2)
         if self.profile.name == "dayzero":
