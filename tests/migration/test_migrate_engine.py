@@ -236,9 +236,9 @@ def test_to_an_order_based_target_orders_are_mapped_or_reported(
         (created,) = source.seed(source.sample_draft(n))
         source.finalize_invoice(created)  # numbered INV-0001...
     target = FakeGateway(FakeProvider(profile="salla", today=TODAY))
-    # Salla invoices are in SAR: the USD amounts need a stated rate (a round one, so the
-    # converted lines still add up to the converted total)
-    to_sar = CurrencyPolicy({("USD", "SAR"): Decimal("4")})
+    # Salla invoices are in SAR: the USD amounts need a stated rate. The real one does not
+    # divide evenly; the converted total stays the sum of the converted lines.
+    to_sar = CurrencyPolicy({("USD", "SAR"): Decimal("3.75")})
     plan = migrate(source, target, journal=journal, plan_only=True,
                    policy=invoicekit.migration.MigrationPolicy(currency=to_sar))
     assert plan.categories["needs_mapping"] == 4

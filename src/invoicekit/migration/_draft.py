@@ -213,11 +213,20 @@ def _convert(invoice: Invoice, items: tuple[LineItem, ...], conv: _Converter
             if source_sum == invoice.subtotal.amount:
                 out["subtotal"] = conv.exact(converted_sum)
                 break
-    if invoice.total is not None and invoice.subtotal is not None:
-        src = tuple(_zero(getattr(invoice, n))
-                    for n in ("subtotal", "shipping", "cash_on_delivery", "tax", "discount"))
-        new = tuple(_zero(out[n])
-                    for n in ("subtotal", "shipping", "cash_on_delivery", "tax", "discount"))
+    # The total is usually the subtotal (or, without one, the sum of the line totals) plus
+    # the extras: keep it that sum of the converted parts, so a converted invoice still adds
+    # up instead of differing by a rounding of each part.
+    src_base: Decimal | None = None
+    new_base: Decimal | None = None
+    if invoice.subtotal is not None:
+        src_base, new_base = invoice.subtotal.amount, _zero(out["subtotal"])
+    elif items and all(i.total is not None for i in items):
+        src_base = sum((_zero(i.total) for i in items), Decimal(0))
+        new_base = sum((_zero(i.total) for i in new_items), Decimal(0))
+    if invoice.total is not None and src_base is not None and new_base is not None:
+        extras = ("shipping", "cash_on_delivery", "tax", "discount")
+        src = (src_base, *(_zero(getattr(invoice, n)) for n in extras))
+        new = (new_base, *(_zero(out[n]) for n in extras))
         for adds_up in _TOTALS:
             if adds_up(*src) == invoice.total.amount:
                 out["total"] = conv.exact(adds_up(*new))
