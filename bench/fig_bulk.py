@@ -77,7 +77,7 @@ def _list_round(count: int, page: int) -> tuple[float, float]:
 
 def _migrate_round(count: int) -> tuple[float, float]:
     """Migrate *count* invoices DayZero -> DayZero with `migrate_async`, then replay bare."""
-    from invoicekit.migrate import CustomerPolicy, MigrationPolicy, migrate_async
+    from invoicekit.migration import CustomerPolicy, MigrationPolicy, migrate_async
 
     source, target = dayzero_sandbox(), dayzero_sandbox()
     try:

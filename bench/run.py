@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import platform
@@ -37,7 +38,6 @@ def _loader(group: str) -> Callable[[Sizes], list[Figure]]:
 def machine() -> dict[str, object]:
     """What the numbers were measured on."""
     import attrs
-    import cattrs
     import httpx
     import pydantic
 
@@ -48,7 +48,7 @@ def machine() -> dict[str, object]:
         "cpus": os.cpu_count(),
         "httpx": httpx.__version__,
         "attrs": attrs.__version__,
-        "cattrs": getattr(cattrs, "__version__", "?"),
+        "cattrs": importlib.metadata.version("cattrs"),
         "pydantic": pydantic.VERSION,
     }
 

@@ -559,6 +559,34 @@ def test_a_second_401_is_an_authentication_error() -> None:
     client.close()
 
 
+class ScopedRefreshing(Refreshing):
+    """Maps a 401 that names a missing scope to PermissionDenied, as Salla's plugin does."""
+
+    def error_from_response(self, response: Response) -> errors.ProviderError:
+        if response.status == 401 and b"scope" in response.content:
+            return errors.PermissionDenied("token lacks a scope", provider=self.name,
+                                           status=401)
+        return super().error_from_response(response)
+
+
+def test_a_401_for_a_missing_scope_does_not_refresh() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        if request.url.host == "auth.example":
+            return httpx.Response(200, json={"access_token": "tok_fresh_abcdef123"})
+        return httpx.Response(401, json={"message": "needs scope orders.read"})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    gw = invoicekit.Gateway(ScopedRefreshing(token="tok_stale_abcdef123"),
+                            base_url="https://things.example/api", http_client=client)
+    with pytest.raises(errors.PermissionDenied):
+        gw.get_invoice("7")
+    assert seen == ["things.example"], "renewing the token cannot add a scope"
+    client.close()
+
+
 def test_a_refresh_that_needs_a_refresh_is_a_configuration_error() -> None:
     class Recursive(Refreshing):
         def needs_refresh(self) -> bool:

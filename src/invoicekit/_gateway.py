@@ -277,6 +277,7 @@ class Gateway(_GatewayBase):
             if page.next_cursor is None or page.next_cursor == cursor:
                 return
             cursor = page.next_cursor
+            del page  # free this page's invoices before the next one arrives (flat memory)
 
     def send_invoice(
         self, invoice: Invoice | str, options: SendOptions | None = None
@@ -403,6 +404,7 @@ class AsyncGateway(_GatewayBase):
             if page.next_cursor is None or page.next_cursor == cursor:
                 return
             cursor = page.next_cursor
+            del page  # free this page's invoices before the next one arrives (flat memory)
 
     async def send_invoice(
         self, invoice: Invoice | str, options: SendOptions | None = None

@@ -280,16 +280,19 @@ class HttpEngine:
             self._record(req, status, elapsed, attempt, request_id, None)
             if 200 <= status < 300:
                 return response
-            if status == 401 and not refreshed and req.authenticated and provider.can_refresh():
-                refreshed = True
-                yield _Refresh(provider.auth_generation)
-                continue
             if status < 400:
                 location = redact(headers.get("location", ""))[:200]
                 raise response.malformed(
                     f"unexpected HTTP {status}" + (f" redirect to {location!r}" if location else "")
                     + "; redirects are not followed, check base_url")
             error = self._error(response)
+            if (status == 401 and not refreshed and req.authenticated and provider.can_refresh()
+                    and not isinstance(error, errors.PermissionDenied)):
+                # Expired or revoked credentials: refresh once and repeat. A token that lacks
+                # a scope (which a provider maps to PermissionDenied) is not cured by renewal.
+                refreshed = True
+                yield _Refresh(provider.auth_generation)
+                continue
             if retry_after is not None:
                 error.retry_after = retry_after
             if status == 429:
