@@ -25,6 +25,7 @@ from invoicekit import (
     Operation,
     Request,
     RequestInfo,
+    Response,
     ResponseInfo,
     RetryPolicy,
     Timeout,
