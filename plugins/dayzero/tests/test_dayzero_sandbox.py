@@ -247,10 +247,15 @@ def test_a_429_is_retried_for_reads_and_writes(gw: invoicekit.Gateway,
     assert list(sandbox.invoices) == [invoice.id]
 
 
+def _frozen() -> float:
+    """A clock that never crosses a window boundary mid-test."""
+    return 1_800_000_010.0
+
+
 def test_rate_limit_headers_are_sent() -> None:
     import httpx
 
-    with DayZeroSandbox(rate_limit=RateLimit(5, 60.0, model="window")) as sandbox:
+    with DayZeroSandbox(rate_limit=RateLimit(5, 60.0, model="window", clock=_frozen)) as sandbox:
         s = sandbox.settings()
         headers = {"Authorization": f"Bearer {s['token']}", "x-business-id": s["business_id"]}
         with httpx.Client(base_url=sandbox.url, headers=headers) as raw:
@@ -263,7 +268,7 @@ def test_rate_limit_headers_are_sent() -> None:
 
 
 def test_rate_limit_error_carries_retry_after() -> None:
-    with DayZeroSandbox(rate_limit=RateLimit(1, 60.0, model="window")) as sandbox, \
+    with DayZeroSandbox(rate_limit=RateLimit(1, 60.0, model="window", clock=_frozen)) as sandbox, \
             invoicekit.connect("dayzero", throttle=False, max_retries=0,
                                **sandbox.settings()) as gw:
         list(gw.list_invoices())

@@ -267,7 +267,8 @@ class FaultQueue:
 class RateLimit:
     """A per-key rate limit: `limit` requests per `window` seconds.
 
-    `model="window"`: fixed windows; `Reset` is the window's end. `model="leaky"`: a bucket
+    `model="window"`: fixed windows aligned to the clock (every `window` seconds since the
+    epoch); `Reset` is the window's end. `model="leaky"`: a bucket
     of `limit` that drains `limit / window` requests per second; `Reset` is when it will be
     empty (Salla's model). Both send `X-RateLimit-Limit`, `-Remaining`, `-Reset` (epoch
     seconds) on every response and `Retry-After` on a 429.
@@ -304,8 +305,11 @@ class RateLimit:
                 reset = now + state[0] / rate
                 retry_after = (state[0] + 1 - self.limit) / rate
             else:
-                if now - state[1] >= self.window:
-                    state[0], state[1] = 0.0, now
+                # Fixed windows aligned to the clock (window N covers [N*W, (N+1)*W)), as
+                # counter-per-time-bucket limiters do: `Reset` is then the exact window end.
+                start = math.floor(now / self.window) * self.window
+                if state[1] != start:
+                    state[0], state[1] = 0.0, start
                 allowed = state[0] < self.limit
                 if allowed:
                     state[0] += 1
