@@ -336,7 +336,7 @@ def test_sandbox_starts_prints_url_and_stops_on_ctrl_c(
     """)))
     code, out, err = run(capsys, "sandbox", "cli-test", "--port", "0")
     assert code == 0
-    assert "cli-test sandbox serving at http://127.0.0.1:" in out
+    assert "cli-test sandbox at http://127.0.0.1:" in out
     assert "stopped" in err
     assert "Traceback" not in err
     code, _, err = run(capsys, "sandbox", "cli-test", "--host", "0.0.0.0")

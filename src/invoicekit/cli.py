@@ -311,26 +311,10 @@ def _cmd_send(args: argparse.Namespace) -> int:
     return 0 if receipt.sent else EXIT_ERROR
 
 
-def _cmd_sandbox(args: argparse.Namespace) -> int:
+def _cmd_sandbox(args: argparse.Namespace, rest: list[str]) -> int:
     cls = _load_sandbox(args.name)
-    try:
-        server = cls(host=args.host, port=args.port)
-        server.start()
-    except (ValueError, OSError) as exc:
-        raise errors.ConfigurationError(
-            f"cannot start the {args.name} sandbox on {args.host}:{args.port}: {exc}",
-            setting="sandbox") from exc
-    if args.json:
-        _out(json.dumps({"sandbox": args.name, "url": server.url}))
-    else:
-        _out(f"{args.name} sandbox serving at {server.url} (Ctrl-C to stop)")
-    sys.stdout.flush()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server.stop()
-        print(f"{PROG}: {args.name} sandbox stopped", file=sys.stderr)
-    return 0
+    # The sandbox parses its own options (--host, --port and those it adds, e.g. --plan).
+    return int(cls.run_from_command_line(rest, prog=f"{PROG} sandbox {args.name}"))
 
 
 def _cmd_migrate(args: argparse.Namespace, rest: list[str]) -> int:
@@ -366,13 +350,6 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _positive(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port")
     return value
 
 
@@ -418,10 +395,10 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--auto-finalize", action="store_true",
                       help="finalize a draft first (providers with drafts)")
 
-    box = sub.add_parser("sandbox", parents=[common], help="run a provider's sandbox API")
+    # A sandbox defines its own options (--host, --port, --plan...); parsed when it runs.
+    box = sub.add_parser("sandbox", parents=[common], add_help=False,
+                         help="run a provider's sandbox API (see `sandbox NAME --help`)")
     box.add_argument("name", metavar="NAME")
-    box.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    box.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0: any free)")
 
     # The migration engine defines its own options; they are parsed when it runs.
     sub.add_parser("migrate", parents=[common], add_help=False,
@@ -431,7 +408,7 @@ def _parser() -> argparse.ArgumentParser:
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "providers": _cmd_providers, "doctor": _cmd_doctor, "get": _cmd_get, "list": _cmd_list,
-    "send": _cmd_send, "sandbox": _cmd_sandbox,
+    "send": _cmd_send,
 }
 
 
@@ -458,7 +435,7 @@ def _parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     for name, default in (("config", None), ("json", False), ("debug", False)):
         if not hasattr(args, name):
             setattr(args, name, default)
-    if rest and args.command != "migrate":
+    if rest and args.command not in ("migrate", "sandbox"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args, rest
 
@@ -479,6 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return _cmd_migrate(args, rest)
+        if args.command == "sandbox":
+            return _cmd_sandbox(args, rest)
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         _fail("interrupted")

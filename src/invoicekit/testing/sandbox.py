@@ -17,6 +17,7 @@ Only loopback addresses are served; this is a test and demo tool, not a producti
 
 from __future__ import annotations
 
+import argparse
 import email.parser
 import email.policy
 import http.server
@@ -25,10 +26,11 @@ import math
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -381,6 +383,8 @@ class SandboxServer:
     name: ClassVar[str] = "sandbox"
     base_path: ClassVar[str] = ""
     """Prefix every route lives under (`/admin/v2` for Salla)."""
+    default_port: ClassVar[int] = 8080
+    """The port `invoicekit sandbox NAME` serves on unless `--port` says otherwise."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
                  rate_limit: RateLimit | None = None) -> None:
@@ -423,6 +427,58 @@ class SandboxServer:
     def internal_error(self, exc: Exception) -> SandboxResponse:
         """Answer for a bug in a handler: a 500 the client will see as a provider failure."""
         return json_response(500, {"error": f"sandbox handler failed: {type(exc).__name__}"})
+
+    # ---- running from the command line --------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add this sandbox's own command-line options (a plan, a response style...)."""
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace, *, host: str, port: int
+                       ) -> SandboxServer:
+        """Build the sandbox from parsed options (those of `add_arguments` included)."""
+        return cls(host=host, port=port)
+
+    def describe(self) -> str:
+        """Connection details a person needs (URL, test credentials), printed on start."""
+        return f"{self.name} sandbox at {self.url}"
+
+    @classmethod
+    def run_from_command_line(cls, argv: Sequence[str] | None = None, *,
+                              prog: str | None = None) -> int:
+        """Parse `--host`, `--port` and `add_arguments`' options, serve until Ctrl-C.
+
+        This is what `invoicekit sandbox NAME ...` runs (and `python -m <plugin>.sandbox`,
+        through that command). A sandbox that cannot start raises `ConfigurationError`.
+        """
+        parser = argparse.ArgumentParser(
+            prog=prog or f"invoicekit sandbox {cls.name}",
+            description=f"Run a {cls.name} sandbox (an emulator of its API) on loopback.")
+        parser.add_argument("--host", default="127.0.0.1",
+                            help="loopback address to bind (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=cls.default_port,
+                            help=f"port (default {cls.default_port}; 0: any free port)")
+        cls.add_arguments(parser)
+        args = parser.parse_args(argv)
+        if not 0 <= args.port <= 65535:
+            parser.error(f"{args.port} is not a TCP port")
+        try:
+            server = cls.from_arguments(args, host=args.host, port=args.port)
+            server.start()
+        except (ValueError, OSError) as exc:
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"cannot start the {cls.name} sandbox on {args.host}:{args.port}: {exc}",
+                setting="sandbox") from exc
+        sys.stdout.write(server.describe() + "\n(Ctrl-C to stop)\n")
+        sys.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            server.stop()
+            sys.stderr.write(f"{cls.name} sandbox stopped\n")
+        return 0
 
     # ---- lifecycle ---------------------------------------------------------------------
     @property

@@ -102,6 +102,22 @@ class DayZeroSandbox(SandboxServer):
 
     name: ClassVar[str] = "dayzero"
     base_path: ClassVar[str] = "/api/v1"
+    default_port: ClassVar[int] = 8081
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """`--rate-limit N` (per minute, per token) and `--wrap` for the command line."""
+        parser.add_argument("--rate-limit", type=int, default=0,
+                            help="requests per minute per token (0: unlimited)")
+        parser.add_argument("--wrap", action="store_true",
+                            help="wrap responses in {success, message, code, data}")
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace, *, host: str, port: int
+                       ) -> DayZeroSandbox:
+        """The sandbox the command-line options describe."""
+        limit = RateLimit(args.rate_limit, 60.0, model="window") if args.rate_limit > 0 else None
+        return cls(host=host, port=port, rate_limit=limit, wrap_responses=args.wrap)
 
     def __init__(
         self,
@@ -572,27 +588,10 @@ class DayZeroSandbox(SandboxServer):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m invoicekit_dayzero.sandbox [--port N]`: serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="invoicekit sandbox dayzero",
-                                     description="Run a DayZero sandbox on loopback.")
-    parser.add_argument("--port", type=int, default=8081, help="port (0: any free port)")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--rate-limit", type=int, default=0,
-                        help="requests per minute per token (0: unlimited)")
-    parser.add_argument("--wrap", action="store_true",
-                        help="wrap responses in {success, message, code, data}")
-    args = parser.parse_args(argv)
-    limit = RateLimit(args.rate_limit, 60.0, model="window") if args.rate_limit > 0 else None
-    sandbox = DayZeroSandbox(host=args.host, port=args.port, rate_limit=limit,
-                             wrap_responses=args.wrap)
-    sandbox.start()
-    sys.stdout.write(sandbox.describe() + "\n")
-    sys.stdout.flush()
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    """`python -m invoicekit_dayzero.sandbox [--port N] [--rate-limit N] [--wrap]`."""
+    from invoicekit.cli import main as cli
+
+    return cli(["sandbox", DayZeroSandbox.name, *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -236,6 +236,22 @@ class SallaSandbox(SandboxServer):
     base_path: ClassVar[str] = ""
     api_path: ClassVar[str] = "/admin/v2"
     """Where the merchant API lives; the token endpoint is `/oauth2/token` beside it."""
+    default_port: ClassVar[int] = 8080
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """`--plan` (Salla's rate limit, basic by default) and `--issuance`."""
+        parser.add_argument("--plan", choices=[*PLANS, "none"], default="basic",
+                            help="Salla plan whose rate limit to apply (none: unlimited)")
+        parser.add_argument("--issuance", choices=("any", "salla", "custom"), default="any",
+                            help="the store's invoice issuance setting")
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace, *, host: str, port: int
+                       ) -> SallaSandbox:
+        """The sandbox the command-line options describe."""
+        return cls(host=host, port=port, plan=None if args.plan == "none" else args.plan,
+                   issuance=args.issuance)
 
     def __init__(
         self,
@@ -793,27 +809,10 @@ class SallaSandbox(SandboxServer):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m invoicekit_salla.sandbox [--port N] [--plan basic]`: serve until Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="invoicekit sandbox salla",
-                                     description="Run a Salla sandbox on loopback.")
-    parser.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
-    parser.add_argument("--plan", choices=[*PLANS, "none"], default="basic",
-                        help="Salla plan whose rate limit to apply (none: unlimited)")
-    parser.add_argument("--issuance", choices=("any", "salla", "custom"), default="any",
-                        help="the store's invoice issuance setting")
-    args = parser.parse_args(argv)
-    sandbox = SallaSandbox(host=args.host, port=args.port,
-                           plan=None if args.plan == "none" else args.plan,
-                           issuance=args.issuance)
-    sandbox.start()
-    sys.stdout.write(sandbox.describe() + "\n")
-    sys.stdout.flush()
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    """`python -m invoicekit_salla.sandbox [--port N] [--plan basic] [--issuance any]`."""
+    from invoicekit.cli import main as cli
+
+    return cli(["sandbox", SallaSandbox.name, *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":
