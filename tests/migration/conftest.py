@@ -4,12 +4,10 @@ a journal path, instant retry waits."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from invoicekit._http import testing_instant_waits
 from invoicekit.testing import FakeGateway, FakeProvider
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,13 +16,8 @@ from migrate_support import TODAY, salla_like_drafts
 
 
 @pytest.fixture(autouse=True)
-def _instant_waits() -> Iterator[None]:
-    from invoicekit import _http
-
-    before = _http._instant_waits
-    testing_instant_waits(True)
-    yield
-    testing_instant_waits(before)
+def _instant_waits(invoicekit_no_wait: None) -> None:
+    """Retry backoff takes no time here (the pytest plugin's fixture restores it after)."""
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import invoicekit
-from invoicekit._http import testing_instant_waits
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -18,13 +17,8 @@ from dayzero_support import BUSINESS, TOKEN, Recorder
 
 
 @pytest.fixture(autouse=True)
-def _instant_waits() -> Iterator[None]:
-    from invoicekit import _http
-
-    before = _http._instant_waits
-    testing_instant_waits(True)
-    yield
-    testing_instant_waits(before)
+def _instant_waits(invoicekit_no_wait: None) -> None:
+    """Retry backoff takes no time here (the pytest plugin's fixture restores it after)."""
 
 
 @pytest.fixture

@@ -83,8 +83,7 @@ def invoicekit_no_wait() -> Iterator[None]:
     """Make retry backoff and throttle waits instant for this test, then restore them."""
     from .. import _http
 
-    previous = _http._instant_waits
-    _http.testing_instant_waits(True)
+    previous = _http.testing_instant_waits(True)
     try:
         yield
     finally:
