@@ -64,7 +64,7 @@ CASES: dict[str, tuple[FaultFactory, Ok | Err, Ok | Err]] = {
         Ok(), Err(errors.OutcomeUnknown, 503, "maintenance"),
     ),
     "stall-past-read-timeout": (
-        lambda m, p: Fault.stall(0.5, method=m, path=p),
+        lambda m, p: Fault.stall(1.5, method=m, path=p),
         Ok(), Err(errors.OutcomeUnknown, None, "ReadTimeout", chained=True),
     ),
     "reset-connection": (
@@ -98,7 +98,7 @@ CASES: dict[str, tuple[FaultFactory, Ok | Err, Ok | Err]] = {
 }
 
 # A stall only bites with a short read timeout; the other cases keep the defaults.
-SHORT_READ = Timeout(connect=2.0, read=0.2)
+SHORT_READ = Timeout(connect=2.0, read=0.5)
 
 
 @pytest.fixture(scope="module")

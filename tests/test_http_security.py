@@ -81,7 +81,7 @@ FAULTS = [
     Fault.status_code(500, {"message": "boom"}),
     Fault.status_code(502, "<html>bad gateway</html>"),
     Fault.status_code(503, {"message": "down"}),
-    Fault.stall(0.5),
+    Fault.stall(2.5),  # past the 1 s read timeout below, with room for a loaded machine
     Fault.reset(),
     Fault.truncate(),
     Fault.empty(200),
@@ -115,7 +115,7 @@ def test_the_canary_token_is_found_nowhere(caplog: pytest.LogCaptureFixture) -> 
         for fault in FAULTS:
             # A gateway per fault: a long Retry-After holds every later call of its gateway.
             with invoicekit.Gateway(ThingsProvider(token=canary), base_url=sandbox.url,
-                                    timeout=Timeout(connect=2, read=0.2)) as each:
+                                    timeout=Timeout(connect=2, read=1.0)) as each:
                 for call in (lambda: each.get_invoice(str(thing)),
                              lambda: each.create_invoice(InvoiceDraft(number="C-2"))):
                     sandbox.faults.clear()
