@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from invoicekit import Customer, InvoiceDraft, InvoiceQuery, LineItem, Money, errors
+from invoicekit._money import MINOR_UNITS, normalize_currency
 
 
 @pytest.mark.parametrize("amount", [0.1, 90.5, 1.0])
@@ -87,6 +89,31 @@ def test_from_minor_is_exact(minor: int, code: str, amount: str) -> None:
     money = Money.from_minor(minor, code)
     assert money == Money(amount, code)
     assert money.to_minor() == minor
+
+
+@pytest.mark.parametrize(("minor", "currency"), [
+    (12550, "USD"), (0, "usd"), (-7, " ر.س "), (10**40 + 1, "KWD"), (5, "JPY"),
+])
+def test_from_minor_builds_what_the_constructor_builds(minor: int, currency: str) -> None:
+    # from_minor skips the converters for values it has already made right; the result must
+    # be indistinguishable from a constructed one (same type, same fields, same exponent).
+    money = Money.from_minor(minor, currency)
+    code = normalize_currency(currency)
+    built = Money(Decimal(minor).scaleb(-MINOR_UNITS[code]), code)
+    assert type(money) is Money
+    assert (money, repr(money), money.amount.as_tuple()) == (built, repr(built),
+                                                            built.amount.as_tuple())
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        money.amount = Decimal(1)  # type: ignore[misc]
+
+
+def test_from_minor_of_a_subclass_is_the_subclass() -> None:
+    class Cents(Money):
+        pass
+
+    money = Cents.from_minor(250, "SAR")
+    assert type(money) is Cents
+    assert money.amount == Decimal("2.50")
 
 
 @pytest.mark.parametrize("minor", [1.5, "100", True, Decimal(1)])

@@ -85,11 +85,17 @@ def _opt_money(value: Money | None) -> Money | None:
     raise TypeError(f"expected Money or None, got {type(value).__name__}")
 
 
+# The two converters below run for every line item a plugin builds (a listing builds
+# thousands): an already exact, finite `Decimal` skips the general conversion.
 def _opt_decimal(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value, what="value")
+    if value is None or (type(value) is Decimal and value.is_finite()):
+        return value
+    return to_decimal(value, what="value")
 
 
 def _quantity(value: object) -> Decimal:
+    if type(value) is Decimal and value.is_finite():
+        return value
     return to_decimal(value, what="quantity")
 
 

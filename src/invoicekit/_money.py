@@ -99,7 +99,15 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     return result
 
 
+# For `Money.from_minor`, which builds an instance whose fields are already checked.
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
 def _amount(value: object) -> Decimal:
+    # The common case first (every plugin passes a checked Decimal): no second conversion.
+    if type(value) is Decimal and value.is_finite():
+        return value
     return to_decimal(value, what="Money amount")
 
 
@@ -127,7 +135,16 @@ class Money:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise InvalidRequest(f"minor units must be an int, got {type(minor).__name__}")
         code = normalize_currency(currency)
-        return cls(Decimal(minor).scaleb(-MINOR_UNITS[code]), code)
+        amount = Decimal(minor).scaleb(-MINOR_UNITS[code])
+        if cls is not Money or not amount.is_finite():
+            return cls(amount, code)
+        # Both fields are already what the converters would make of them (a finite
+        # `Decimal`, a normalised code): set them as attrs' own `__init__` does, without
+        # running the converters a second time (plugins build thousands of these).
+        money = _new_object(Money)
+        _set_field(money, "amount", amount)
+        _set_field(money, "currency", code)
+        return money
 
     @classmethod
     def zero(cls, currency: str) -> Money:

@@ -101,3 +101,21 @@ def test_round_trip_property(seller: str, vat: str, stamp: dt.datetime, total: D
                              vat_total: Decimal) -> None:
     qr = ZatcaQr(seller, vat, stamp, total, vat_total)
     assert decode_qr(encode_qr(qr)) == qr
+
+
+def test_only_tag_1_is_read_as_a_qr() -> None:
+    """The cheap test on the first two base64 characters decides exactly as decoding
+    would, for every first two bytes: a value whose first byte is tag 1 is always read
+    (or refused as broken), any other is never a QR."""
+    pads = ["", " ", "\n", " \t"]
+    for first in range(256):
+        for second in range(256):
+            pad = pads[second % len(pads)]
+            text = pad + base64.b64encode(bytes([first, second, 7])).decode() + pad
+            if first != 1:
+                assert decode_qr(text) is None
+                continue
+            try:
+                assert decode_qr(text) is not None
+            except ZatcaQrError:
+                pass  # read as a QR, and found broken

@@ -9,6 +9,10 @@ Everything DayZero-shaped lives here, so the provider module only describes requ
 * **Statuses** map to `InvoiceStatus`: `stripe_paid` and `manual_paid` are both `PAID`
   (the original stays in `Invoice.provider_status`), and a status this version does not
   know becomes `UNKNOWN` rather than failing the whole call.
+* **Two ways in, one result**: `fast_invoice` reads a well-formed invoice straight into
+  the model; anything it does not take goes through the wire classes and the converter,
+  which read DayZero's quirks or raise the typed error naming the field. A parity test
+  holds the two to the same answer.
 * **Details the public docs leave open** are chosen once, here: the send body's field names
   (`SendBody`), the PDF link field (`PDF_URL_FIELDS`), the currency of an invoice that names
   none (`DEFAULT_CURRENCY`).
@@ -21,6 +25,7 @@ amount of cents or an id of `"None"` is a wrong invoice, not a parsing convenien
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -43,6 +48,7 @@ from invoicekit import (
     SendReceipt,
     errors,
 )
+from invoicekit._money import MINOR_UNITS
 from invoicekit.convert import base_converter, structure_response
 
 __all__ = [
@@ -66,6 +72,9 @@ __all__ = [
     "converter",
     "customer_body",
     "customer_from_wire",
+    "fast_invoice",
+    "fast_invoice_body",
+    "fast_paging",
     "invoice_body",
     "invoice_from_wire",
     "invoice_page",
@@ -375,7 +384,162 @@ def invoice_from_wire(wire: WireInvoice, raw: Mapping[str, Any]) -> Invoice:
     )
 
 
+# ---- the fast path: decoded JSON straight into the domain model ------------------------
+_STR_OR_NONE: Final = frozenset({str, type(None)})
+_INT_OR_NONE: Final = frozenset({int, type(None)})
+_BOOL_OR_NONE: Final = frozenset({bool, type(None)})
+_DATE_OR_NONE: Final = frozenset({dt.date, type(None)})
+# `DAYZERO_ID.matches` without its call overhead (its length limit cannot bind: 36 chars).
+_is_uuid: Final = re.compile(DAYZERO_ID.regex, re.ASCII).fullmatch
+_from_iso: Final = dt.date.fromisoformat
+_NOT_FAST: Final = object()
+
+
+def _day(value: Any) -> Any:
+    """`parse_date` of a `str` or `None`; `_NOT_FAST` for anything else."""
+    if value is None:
+        return None
+    if value.__class__ is not str:
+        return _NOT_FAST
+    try:
+        return _from_iso(value.strip()[:10])
+    except ValueError:
+        return _NOT_FAST
+
+
+def _cents(memo: dict[int, Money], cents: int, code: str) -> Money:
+    """`Money.from_minor(cents, code)`, one instance per amount within one invoice (a
+    subtotal, total and balance due are often the same amount; `Money` is immutable)."""
+    money = memo.get(cents)
+    if money is None:
+        money = memo[cents] = Money.from_minor(cents, code)
+    return money
+
+
+def fast_invoice(data: Any) -> Invoice | None:
+    """The `Invoice` for a well-formed decoded DayZero invoice, or `None` for anything else.
+
+    This reads the dict straight into the domain model, without building wire objects
+    first (listing pays this per invoice; most of what is left is building the `Invoice`,
+    its `LineItem`s and `Money`s, which validate themselves). It accepts only exact JSON
+    types: `str` texts and UUID id, `int` cents and quantities, `YYYY-MM-DD` dates, a known
+    currency. Any deviation, including the quirks the cattrs path tolerates (an id sent as
+    a number, cents as a numeric string), returns `None`; the caller then takes the cattrs
+    path, which reads the quirk or raises the typed error naming the field.
+    Whenever this returns an invoice, the cattrs path returns an equal one, `raw` included
+    (`tests/test_dayzero_fastpath.py` checks it over generated payloads).
+    """
+    if data.__class__ is not dict:
+        return None
+    get = data.get
+    invoice_id = get("id")
+    status = get("status")
+    currency = get("currency")
+    number = get("number")
+    customer_id = get("customer_id")
+    customer_name = get("customer_name")
+    customer_email = get("customer_email")
+    description = get("description")
+    pdf_url = get("pdf_url")
+    hosted_url = get("hosted_invoice_url")
+    subtotal = get("subtotal")
+    total = get("total")
+    paid = get("total_paid")
+    due = get("balance_due")
+    if (
+        invoice_id.__class__ is not str
+        or status.__class__ is not str
+        or not {currency.__class__, number.__class__, customer_id.__class__,
+                customer_name.__class__, customer_email.__class__, description.__class__,
+                pdf_url.__class__, hosted_url.__class__,
+                get("created_at").__class__} <= _STR_OR_NONE
+        or not {subtotal.__class__, total.__class__, paid.__class__,
+                due.__class__} <= _INT_OR_NONE
+        or _is_uuid(invoice_id) is None
+    ):
+        return None
+    issue_date = _day(get("issue_date"))
+    due_date = _day(get("due_date"))
+    if issue_date is _NOT_FAST or due_date is _NOT_FAST:
+        return None
+    code = (currency or DEFAULT_CURRENCY).upper()
+    if code not in MINOR_UNITS:
+        return None
+    memo: dict[int, Money] = {}
+    lines = get("line_items")
+    if lines is None:
+        lines = ()  # a summary (list view) carries `line_items: null`
+    elif lines.__class__ is not list:
+        return None
+    items = []
+    for line in lines:
+        if line.__class__ is not dict:
+            return None
+        line_get = line.get
+        name = line_get("description")
+        quantity = line_get("quantity")
+        cents = line_get("unit_price")
+        amount = line_get("amount")
+        if (
+            name.__class__ is not str
+            or quantity.__class__ is not int
+            or cents.__class__ is not int
+            or not {amount.__class__} <= _INT_OR_NONE
+            or not {line_get("variant_id").__class__, line_get("id").__class__} <= _STR_OR_NONE
+        ):
+            return None
+        items.append(LineItem(
+            name=name,
+            quantity=Decimal(quantity),
+            unit_price=_cents(memo, cents, code),
+            total=_cents(memo, cents * quantity if amount is None else amount, code),
+        ))
+    customer = None
+    if customer_id is not None or customer_name or customer_email:
+        customer = Customer(id=customer_id, name=customer_name, email=customer_email)
+    return Invoice(
+        id=invoice_id,
+        provider=PROVIDER,
+        number=number,
+        kind=InvoiceKind.INVOICE,
+        status=STATUS_FROM_WIRE.get(status, InvoiceStatus.UNKNOWN),
+        provider_status=status,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=code,
+        customer=customer,
+        items=items,
+        subtotal=None if subtotal is None else _cents(memo, subtotal, code),
+        total=None if total is None else _cents(memo, total, code),
+        amount_paid=None if paid is None else _cents(memo, paid, code),
+        balance_due=None if due is None else _cents(memo, due, code),
+        pdf_url=pdf_url,
+        hosted_url=hosted_url,
+        description=description,
+        raw=data,
+    )
+
+
+def fast_paging(data: dict[str, Any]) -> tuple[str | None, bool | None, bool | None] | None:
+    """A list page's `(next_cursor, has_next, has_more)` when all are JSON's own types;
+    `None` otherwise, for the converter (`_WireList`) to read or refuse."""
+    cursor = data.get("next_cursor")
+    has_next = data.get("has_next")
+    has_more = data.get("has_more")
+    if {cursor.__class__} <= _STR_OR_NONE and {has_next.__class__,
+                                               has_more.__class__} <= _BOOL_OR_NONE:
+        return cursor, has_next, has_more
+    return None
+
+
 def _invoice(response: Response, data: Any) -> Invoice:
+    invoice = fast_invoice(data)
+    return invoice if invoice is not None else _invoice_detailed(response, data)
+
+
+def _invoice_detailed(response: Response, data: Any) -> Invoice:
+    # The cattrs path: it reads every quirk the fast path leaves to it, and explains a
+    # payload that does not fit with the typed error naming the field.
     raw = _object(response, data, "an invoice")
     # A summary (list view) may carry `line_items: null`: no items, not a broken invoice.
     shaped = {**raw, "line_items": []} if raw.get("line_items") is None else raw
@@ -407,10 +571,14 @@ def invoice_page(response: Response) -> InvoicePage:
     raw_items = data.get("items")
     if not isinstance(raw_items, list):
         raise response.malformed("DayZero's invoice list has no 'items' array")
-    page = _structure(response, {**data, "items": []}, _WireList, "invoice list")
-    invoices = tuple(_invoice(response, item) for item in raw_items)
-    more = page.has_next if page.has_next is not None else page.has_more
-    cursor = page.next_cursor or None
+    paging = fast_paging(data)
+    if paging is None:
+        page = _structure(response, {**data, "items": []}, _WireList, "invoice list")
+        paging = (page.next_cursor, page.has_next, page.has_more)
+    invoices = tuple([_invoice(response, item) for item in raw_items])
+    cursor, has_next, has_more = paging
+    more = has_next if has_next is not None else has_more
+    cursor = cursor or None
     if more is False:
         cursor = None
     return InvoicePage(invoices, cursor)
@@ -496,39 +664,46 @@ def _problems(draft: InvoiceDraft) -> Iterable[tuple[str, str]]:
                          "line item so the total stays the same")
     if draft.tax_rate is not None and draft.tax_rate != 0:
         yield ("tax_rate", "DayZero invoices have no tax rate; include the tax as a line item")
-    computed: Money | None = None
+    # Sums are kept as Decimals (what `Money` arithmetic does to the amounts; the draft has
+    # one currency): a `Money` is only built for a message.
+    currency = ""
+    computed: Decimal | None = None
     for index, item in enumerate(draft.items):
         where = f"items.{index}"
-        if item.quantity != item.quantity.to_integral_value():
+        quantity = item.quantity
+        price = item.unit_price
+        if quantity != quantity.to_integral_value():
             yield (f"{where}.quantity",
-                   f"DayZero quantities are whole numbers; {item.quantity} is fractional")
-        elif item.quantity < 1:
-            yield (f"{where}.quantity", f"DayZero quantities are at least 1, got {item.quantity}")
-        for label, money in (("unit_price", item.unit_price), ("total", item.total)):
+                   f"DayZero quantities are whole numbers; {quantity} is fractional")
+        elif quantity < 1:
+            yield (f"{where}.quantity", f"DayZero quantities are at least 1, got {quantity}")
+        for label, money in (("unit_price", price), ("total", item.total)):
             if money is not None and not money.is_exact_in_minor_units():
                 yield (f"{where}.{label}",
                        f"{money} has a fraction of a cent; DayZero amounts are whole cents")
-        for label in ("discount", "tax"):
-            money = getattr(item, label)
+        for label, money in (("discount", item.discount), ("tax", item.tax)):
             if money is not None and money.amount != 0:
                 yield (f"{where}.{label}", f"DayZero line items have no {label}; add it as "
                                            "its own line item")
         if item.tax_rate is not None and item.tax_rate != 0:
             yield (f"{where}.tax_rate", "DayZero line items have no tax rate")
-        line = item.unit_price * item.quantity
-        if item.total is not None and item.total.amount != line.amount:
+        line = price.amount * quantity
+        if item.total is not None and item.total.amount != line:
             yield (f"{where}.total", f"the line total {item.total} is not quantity x unit price "
-                                     f"({line}), which is what DayZero will charge")
-        computed = line if computed is None else computed + line
-    for name in ("subtotal", "total"):
-        money = getattr(draft, name)
+                                     f"({Money(line, price.currency)}), which is what DayZero "
+                                     "will charge")
+        if computed is None:
+            computed, currency = line, price.currency
+        else:
+            computed += line
+    for name, money in (("subtotal", draft.subtotal), ("total", draft.total)):
         if money is None:
             continue
         if not money.is_exact_in_minor_units():
             yield (name, f"{money} has a fraction of a cent; DayZero amounts are whole cents")
-        elif computed is not None and money.amount != computed.amount:
+        elif computed is not None and money.amount != computed:
             yield (name, f"the draft's {name} {money} differs from the sum of its line items "
-                         f"({computed}), which is what DayZero will charge")
+                         f"({Money(computed, currency)}), which is what DayZero will charge")
 
 
 def check_draft(draft: InvoiceDraft) -> None:
@@ -548,8 +723,12 @@ def invoice_body(draft: InvoiceDraft, customer_id: str) -> dict[str, Any]:
     """The JSON body of `POST /invoices` for a checked *draft* (see `check_draft`)."""
     check_draft(draft)
     assert draft.due_date is not None
+    customer_id = DAYZERO_ID.check(customer_id, provider=PROVIDER)
+    body = fast_invoice_body(draft, customer_id)
+    if body is not None:
+        return body
     wire = WireInvoiceCreate(
-        customer_id=DAYZERO_ID.check(customer_id, provider=PROVIDER),
+        customer_id=customer_id,
         line_items=[
             WireLineItemCreate(
                 description=item.name,
@@ -563,7 +742,37 @@ def invoice_body(draft: InvoiceDraft, customer_id: str) -> dict[str, Any]:
         description=draft.description,
         currency=draft.effective_currency,
     )
-    body: dict[str, Any] = converter.unstructure(wire)
+    unstructured: dict[str, Any] = converter.unstructure(wire)
+    return unstructured
+
+
+def fast_invoice_body(draft: InvoiceDraft, customer_id: str) -> dict[str, Any] | None:
+    """What the converter writes for a checked *draft*'s `WireInvoiceCreate` (its field
+    order, `None`s left out), built without the wire objects; `None` when a value is not
+    of its plain type (a `datetime` as a date), for `invoice_body` to take the converter."""
+    due_date = draft.due_date
+    issue_date = draft.issue_date
+    description = draft.description
+    currency = draft.effective_currency
+    if (due_date.__class__ is not dt.date or not {issue_date.__class__} <= _DATE_OR_NONE
+            or not {description.__class__, currency.__class__} <= _STR_OR_NONE):
+        return None
+    assert due_date is not None
+    body: dict[str, Any] = {
+        "customer_id": customer_id,
+        "line_items": [
+            {"description": item.name, "quantity": int(item.quantity),
+             "unit_price": item.unit_price.to_minor()}
+            for item in draft.items
+        ],
+        "due_date": due_date.isoformat(),
+    }
+    if issue_date is not None:
+        body["issue_date"] = issue_date.isoformat()
+    if description is not None:
+        body["description"] = description
+    if currency is not None:
+        body["currency"] = currency
     return body
 
 

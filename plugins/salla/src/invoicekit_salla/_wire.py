@@ -16,6 +16,13 @@ examples do that its schema does not say is absorbed here, in one place:
 * list entries may lack `invoice_number`, `uuid` and `qr_code`;
 * `type` is a label ("Tax Invoice", "Credit Note") or the request's enum value;
 * unknown fields are ignored by the converter and kept in `Invoice.raw`.
+
+Reading is done twice over, for speed: `to_invoice()` first tries a fast reader that
+takes the common, well-formed shapes straight into the domain model, and falls back to
+the attrs wire classes (structured by cattrs) for anything else. The wire classes stay
+the reference: they absorb the rarer quirks and explain a fault field by field, and the
+fast reader may only accept what they accept, with the same result (a parity test runs
+both on every fixture and on generated variants).
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from invoicekit import (
     Response,
     errors,
 )
-from invoicekit._money import normalize_currency
+from invoicekit._money import CURRENCY_ALIASES, MINOR_UNITS, normalize_currency
 from invoicekit.convert import base_converter, explain, parse_date
 
 from .zatca import is_qr
@@ -207,10 +214,22 @@ _CREDIT_LABELS = frozenset({"credit_note", "credit note", "creditnote", "اشع�
                             "إشعار دائن", "فاتورة مسترجع", "مرتجع"})
 
 
+_KNOWN_KINDS: dict[str | None, InvoiceKind] = {
+    None: InvoiceKind.INVOICE,
+    "Tax Invoice": InvoiceKind.INVOICE,
+    "tax_invoice": InvoiceKind.INVOICE,
+    "Credit Note": InvoiceKind.CREDIT_NOTE,
+    "credit_note": InvoiceKind.CREDIT_NOTE,
+}  # the labels Salla sends most, answered without normalising them
+
+
 def kind_from_label(label: str | None) -> InvoiceKind:
     """`InvoiceKind` from Salla's `type`: "Credit Note"/`credit_note` (or the Arabic
     labels) is a credit note; "Tax Invoice", `tax_invoice`, any other label (a simplified
     tax invoice, say) and a missing one are invoices."""
+    known = _KNOWN_KINDS.get(label)
+    if known is not None:
+        return known
     if label is None:
         return InvoiceKind.INVOICE
     text = " ".join(label.replace("_", " ").replace("-", " ").split()).lower()
@@ -265,7 +284,22 @@ def to_invoice(data: Any) -> Invoice:
 
     Salla has no draft state: every invoice it returns is issued, so `status` is
     `ISSUED` and `provider_status` stays `None`.
+
+    A well-formed payload is read straight into the domain model (`_fast_invoice`);
+    anything else (a quirk the fast reader does not take, or a fault) goes through the
+    cattrs wire classes, which absorb the quirk or explain what is wrong. Both give the
+    same `Invoice` for every payload the fast reader accepts.
     """
+    if data.__class__ is dict:
+        invoice = _fast_invoice(data)
+        if invoice is not None:
+            return invoice
+    return _reference_invoice(data)
+
+
+def _reference_invoice(data: Any) -> Invoice:
+    # The reference reading: cattrs wire classes, then the domain model. Slower than
+    # `_fast_invoice`, but it takes every documented quirk and explains every fault.
     if not isinstance(data, Mapping):
         raise WireFormatError(f"expected an invoice object, got {type(data).__name__}")
     wire = _structure(data, WireInvoice, "invoice")
@@ -295,6 +329,191 @@ def to_invoice(data: Any) -> Invoice:
         pdf_url=wire.url,
         raw=data,
     )
+
+
+# ---- the fast reader -------------------------------------------------------------------
+# It reads only the common shapes, with exact types: plain dicts and lists; text as `str`
+# or `int`; `taxable` as a bool; an amount, quantity or rate as a `Decimal` (a JSON number
+# decoded with `parse_float=Decimal`), an `int` or a numeric string, never a float or a
+# bool. `Decimal(text)` strips the same whitespace as the reference's `str.strip()` and
+# refuses what it would have to clean first (a thousands comma), so every amount it
+# takes is the reference's exact `Decimal`; finiteness is checked by the domain model
+# (`Money`, `LineItem`), as for any caller. Anything else raises (`_Deviation`, or the
+# check that failed) and `to_invoice` falls back to the reference reading, which decides
+# between quirk and fault: only acceptance has to agree with the reference, and
+# `tests/test_salla_wire_parity.py` checks that it does.
+class _Deviation(Exception):
+    """The payload leaves the fast reader's common shape: the reference reading decides."""
+
+
+_TEXT_CLASSES = frozenset({str, int, type(None)})  # what the reference's `_text` takes
+_ONE = Decimal(1)  # the reference's default quantity
+_CODES = {**{code: code for code in MINOR_UNITS}, **CURRENCY_ALIASES}
+
+
+def _f_text(value: Any) -> str | None:
+    if value is None or value.__class__ is str:
+        return value
+    if value.__class__ is int:
+        return str(value)
+    raise _Deviation
+
+
+def _f_decimal(value: Any) -> Any:
+    cls = value.__class__
+    if cls is Decimal or value is None:
+        return value
+    if cls is int or cls is str:
+        return Decimal(value)
+    raise _Deviation
+
+
+def _f_money(value: Any, currency: str) -> Money | None:
+    if value is None:
+        return None
+    if value.__class__ is not dict:
+        raise _Deviation
+    amount = value["amount"]
+    if amount.__class__ is not Decimal:
+        if amount.__class__ is not int and amount.__class__ is not str:
+            raise _Deviation
+        amount = Decimal(amount)
+    own = value.get("currency")
+    if own:
+        if own.__class__ is not str:
+            raise _Deviation
+        # An exact code or a known alias ("ر.س") maps as `normalize_currency` maps it;
+        # anything else goes to `Money` as it is, to be normalised or refused there.
+        currency = _CODES.get(own, own)
+    elif own is not None and own != "":
+        raise _Deviation
+    taxable = value.get("taxable")
+    if taxable is not None and taxable.__class__ is not bool:
+        raise _Deviation
+    return Money(amount, currency)
+
+
+def _f_tax(value: Any, currency: str) -> tuple[Decimal | None, Money | None]:
+    if value is None:
+        return None, None
+    if value.__class__ is not dict:
+        raise _Deviation
+    return _f_decimal(value.get("percent")), _f_money(value.get("amount"), currency)
+
+
+def _f_currency_of(value: Any) -> str | None:
+    # The currency `_currency_of` would take from this amount (the amount itself is
+    # checked when it is read).
+    if value.__class__ is dict:
+        currency = value.get("currency")
+        if currency:
+            if currency.__class__ is not str:
+                raise _Deviation
+            return currency
+    return None
+
+
+def _f_item(item: Any, currency: str) -> LineItem:
+    if item.__class__ is not dict:
+        raise _Deviation
+    get = item.get
+    name = item["name"]
+    if name.__class__ is not str:
+        name = _f_text(name)
+        if name is None:
+            raise _Deviation
+    if get("id").__class__ not in _TEXT_CLASSES or get("item_id").__class__ not in _TEXT_CLASSES:
+        raise _Deviation
+    price = _f_money(get("price"), currency)
+    if price is None:
+        raise _Deviation  # the reference explains it
+    tax_rate, tax = _f_tax(get("tax"), currency)
+    sku, product_id, kind = get("sku"), get("product_id"), get("type")
+    return LineItem(
+        name=name,
+        quantity=_f_decimal(get("quantity", _ONE)),
+        unit_price=price,
+        discount=_f_money(get("discount"), currency),
+        tax_rate=tax_rate,
+        tax=tax,
+        total=_f_money(get("total"), currency),
+        sku=sku if sku.__class__ is str else _f_text(sku),
+        product_id=product_id if product_id.__class__ is str else _f_text(product_id),
+        kind=kind if kind.__class__ is str else _f_text(kind),
+    )
+
+
+def _f_date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if value.__class__ is not str:
+        raise _Deviation
+    if len(value) == 10:
+        # The common `YYYY-MM-DD`: what `parse_date` reads from it (no whitespace can
+        # hide in ten characters that `fromisoformat` accepts).
+        return dt.date.fromisoformat(value)
+    return parse_date(value)
+
+
+def _fast_invoice(data: dict[str, Any]) -> Invoice | None:
+    """*data* as an `Invoice` if it has the common, well-formed shape, else `None`."""
+    try:
+        get = data.get
+        items = get("items", ())
+        if items.__class__ is not list and items != ():
+            raise _Deviation
+        subtotal = get("sub_total")
+        if subtotal is None:
+            subtotal = get("subtotal")
+        elif get("subtotal") is not None:
+            raise _Deviation  # both spellings at once: rare, the reference picks
+        total = get("total")
+        shipping = get("shipping_cost")
+        raw_currency = (_f_currency_of(total) or _f_currency_of(subtotal)
+                        or _f_currency_of(shipping))
+        if raw_currency is None:
+            for item in items:
+                if item.__class__ is dict:
+                    raw_currency = _f_currency_of(item.get("price"))
+                    if raw_currency is not None:
+                        break
+        currency = normalize_currency(raw_currency or DEFAULT_CURRENCY)
+        invoice_id = data["id"]
+        if invoice_id.__class__ is not str:
+            invoice_id = _f_text(invoice_id)
+            if invoice_id is None:
+                raise _Deviation
+        if (get("uuid").__class__ not in _TEXT_CLASSES
+                or get("invoice_reference_id").__class__ not in _TEXT_CLASSES):
+            raise _Deviation
+        qr_code = _f_text(get("qr_code"))
+        tax_rate, tax = _f_tax(get("tax"), currency)
+        return Invoice(
+            id=invoice_id,
+            provider=PROVIDER,
+            number=_f_text(get("invoice_number")),
+            kind=kind_from_label(_f_text(get("type"))),
+            status=InvoiceStatus.ISSUED,
+            issue_date=_f_date(get("date")),
+            currency=currency,
+            order_id=_f_text(get("order_id")),
+            items=tuple([_f_item(item, currency) for item in items]),
+            subtotal=_f_money(subtotal, currency),
+            shipping=_f_money(shipping, currency),
+            cash_on_delivery=_f_money(get("cod_cost"), currency),
+            discount=_f_money(get("discount"), currency),
+            tax_rate=tax_rate,
+            tax=tax,
+            total=_f_money(total, currency),
+            payment_method=_f_text(get("payment_method")),
+            qr_code=qr_code if qr_code is not None and is_qr(qr_code) else None,
+            pdf_url=_f_text(get("url")),
+            raw=data,
+        )
+    except Exception:
+        # `_Deviation`, a failed check (`InvalidRequest`, `ValueError`, `TypeError`), a
+        # missing key: the reference reading takes the payload, with its own error if any.
+        return None
 
 
 def _envelope(response: Response, what: str) -> dict[str, Any]:

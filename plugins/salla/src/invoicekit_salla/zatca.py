@@ -35,6 +35,10 @@ __all__ = ["ZatcaQr", "ZatcaQrError", "decode_qr", "encode_qr", "is_qr"]
 
 _SELLER, _VAT_NUMBER, _TIMESTAMP, _TOTAL, _VAT_TOTAL = 1, 2, 3, 4, 5
 _MAX_VALUE = 255  # the length is one byte
+# Base64 of a first byte 0x01 (tag 1) begins with "A" then one of these (the byte's last
+# two bits are the top of the second character): a cheap test that skips decoding
+# placeholders such as "SAVE20".
+_TAG1_SECOND = frozenset("QRSTUVWXYZabcdef")
 
 
 class ZatcaQrError(errors.InvoiceKitError, ValueError):
@@ -140,9 +144,12 @@ def decode_qr(value: str | None) -> ZatcaQr | None:
     malformed (truncated, not UTF-8, a missing tag, an amount that is not a number) this
     raises `ZatcaQrError` instead of guessing.
     """
-    if value is None or not isinstance(value, str) or not value.strip():
+    if value is None or not isinstance(value, str):
         return None
-    data = _base64(value)
+    text = value.strip()
+    if text[:1] != "A" or text[1:2] not in _TAG1_SECOND:
+        return None  # empty, or base64 whose first byte is not tag 1: not a QR
+    data = _base64(text)
     if not data or data[0] != _SELLER:
         return None
     found: dict[int, bytes] = {}
