@@ -44,6 +44,7 @@ def fingerprint() -> str:
 def run(*cmd: str | Path, check: bool = True) -> int:
     env = dict(os.environ)
     env.setdefault("PYTHONUTF8", "1")
+    env.setdefault("NO_MKDOCS_2_WARNING", "1")  # mkdocs-material's banner is not our output
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("PYTHONPATH", None)
     result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=False)
