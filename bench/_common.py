@@ -49,16 +49,22 @@ class Sizes:
     memory_small: int
     memory_large: int
     memory_page: int
+    migrate_memory_small: int  # invoices migrated by the baseline of memory.migrate_*
+    migrate_memory_large: int
+    migrate_limited: int  # invoices migrated to a target under the rate limit
 
     @classmethod
     def for_mode(cls, quick: bool) -> Sizes:
         if quick:
             return cls(quick=True, rounds=3, conversion_calls=20, http_calls=10, startup_runs=2,
                        bulk_invoices=40, limited_requests=12, limit=6, window=1.0,
-                       memory_small=100, memory_large=400, memory_page=100)
+                       memory_small=100, memory_large=400, memory_page=100,
+                       migrate_memory_small=20, migrate_memory_large=200, migrate_limited=20)
         return cls(quick=False, rounds=9, conversion_calls=2000, http_calls=200,
                    startup_runs=15, bulk_invoices=400, limited_requests=90, limit=30,
-                   window=5.0, memory_small=1_000, memory_large=100_000, memory_page=1000)
+                   window=5.0, memory_small=1_000, memory_large=100_000, memory_page=1000,
+                   migrate_memory_small=1_000, migrate_memory_large=10_000,
+                   migrate_limited=150)
 
 
 @dataclass

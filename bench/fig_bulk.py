@@ -8,6 +8,10 @@
   and leaky bucket); invoicekit's throttle must pace the calls from the headers alone.
   Ratio = the fastest schedule the limit allows / our time, i.e. the share of the allowed
   rate we achieved (target >= 0.95), and no call may fail.
+* Rate-limited migration: `migrate_async` between two DayZero sandboxes whose target
+  enforces a leaky bucket (Salla's documented model; DayZero's limits are undocumented),
+  paced by the target gateway's throttle. Ratio = the target's accepted writes per second
+  over the whole migration / the allowed rate; no record may fail.
 """
 
 from __future__ import annotations
@@ -170,6 +174,58 @@ def _limited(sizes: Sizes, model: str) -> Figure:
         sandbox.stop()
 
 
+def _migrate_limited(sizes: Sizes) -> Figure:
+    """Migrate into a target that enforces a leaky bucket; the share of its rate we used."""
+    from invoicekit.migration import CustomerPolicy, MigrationPolicy, migrate_async
+    from invoicekit.testing.sandbox import RateLimit
+
+    count, limit, window, model = sizes.migrate_limited, sizes.limit, sizes.window, "leaky"
+    source = dayzero_sandbox()
+    target = dayzero_sandbox(rate_limit=RateLimit(limit, window, model=model))
+    try:
+        seed_dayzero(source, count)
+        throttle = invoicekit.Throttle(model=model)
+        policy = MigrationPolicy(customers=CustomerPolicy(create_by_email=True))
+
+        async def go() -> tuple[float, float, Any]:
+            with tempfile.TemporaryDirectory() as tmp:
+                async with invoicekit.connect_async("dayzero", **source.settings()) as src, \
+                        invoicekit.connect_async("dayzero", throttle=throttle,
+                                                 **target.settings()) as dst:
+                    wall = time.time()
+                    start = time.perf_counter()
+                    report = await migrate_async(src, dst, journal=os.path.join(tmp, "j.db"),
+                                                 policy=policy, concurrency=CONCURRENCY,
+                                                 page_size=100)
+                    return wall, time.perf_counter() - start, report
+
+        wall_start, elapsed, report = asyncio.run(go())
+        assert target.rate_limit is not None
+        refused = target.rate_limit.refused
+        made = target.count()
+        if report.failures or report.in_flight or report.written != count:
+            raise RuntimeError(f"rate-limited migration lost records:\n{report.render()}")
+        first_write = min(r.at for r in target.requests) - wall_start
+        ideal = _ideal_seconds(made - refused, limit, window, model, wall_start)
+        return Figure(
+            "bulk.migrate_rate_limited",
+            f"migrate_async of {count} invoices DayZero -> DayZero, concurrency {CONCURRENCY}, "
+            f"target limit {limit}/{window:g}s ({model})",
+            (made - refused) / elapsed, (made - refused) / ideal if ideal else float("inf"),
+            "req/s", "the allowed rate", "higher", 0.95,
+            notes=f"{refused} write(s) answered 429 and retried; no record failed; the time "
+                  "includes planning and journaling",
+            extra={"seconds": round(elapsed, 3), "ideal_seconds": round(ideal, 3),
+                   "target_requests": made, "refused": refused,
+                   "first_target_request_after": round(first_write, 3),
+                   "written": report.written, "failed": len(report.failures),
+                   "waits": throttle.stats.waits, "total_wait": round(throttle.stats.total_wait, 3),
+                   "rate_limited_seen": throttle.stats.rate_limited})
+    finally:
+        source.stop()
+        target.stop()
+
+
 def run(sizes: Sizes) -> list[Figure]:
     rounds = 1 if sizes.quick else max(3, sizes.rounds // 3)
     count = sizes.bulk_invoices
@@ -193,4 +249,5 @@ def run(sizes: Sizes) -> list[Figure]:
         extra={"rounds": [[round(x, 1) for x in p] for p in pairs]}))
     figures.append(_limited(sizes, "window"))
     figures.append(_limited(sizes, "leaky"))
+    figures.append(_migrate_limited(sizes))
     return figures

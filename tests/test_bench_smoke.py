@@ -31,6 +31,7 @@ EXPECTED = {
     "bulk.migrate_unthrottled",
     "bulk.list_rate_limited_window",
     "bulk.list_rate_limited_leaky",
+    "bulk.migrate_rate_limited",
     "startup.connect_fake",
     "startup.connect_salla",
     "startup.connect_dayzero",
@@ -53,6 +54,7 @@ def test_quick_benchmarks_report_every_figure(tmp_path: Path) -> None:
     names = {f["name"] for f in result["figures"]}
     assert names >= EXPECTED, sorted(EXPECTED - names)
     assert any(n.startswith("memory.list_") for n in names)
+    assert any(n.startswith("memory.migrate_") for n in names)
     for figure in result["figures"]:
         assert figure["ours"] > 0, figure
         assert figure["baseline"] > 0, figure
