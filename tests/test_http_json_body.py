@@ -2,16 +2,14 @@
 
 `json_body` hands plain JSON to the C encoder and JSON with `Decimal`s to a writer that
 formats only the `Decimal`s in Python; everything else goes to the recursive writer it
-always had. `_reference` below is that writer as it was before the fast paths, kept here
-as the oracle: for any value, `json_body` returns the same bytes or raises the same error.
+always had (`_json_text`). That writer is the oracle: for any value, `json_body` returns
+the same bytes or raises the same error.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import types
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -19,29 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from invoicekit._http import json_body
+from invoicekit._http import _json_text, json_body
 
 PROPERTY = settings(max_examples=400, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-def _reference_text(value: Any) -> str:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value!r} cannot be sent as a JSON number")
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        return "{" + ",".join(
-            f"{_reference_text(str(key))}:{_reference_text(item)}" for key, item in value.items()
-        ) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_reference_text(item) for item in value) + "]"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def _reference(value: Any) -> bytes:
-    """`json_body` before it had fast paths (the oracle)."""
-    return _reference_text(value).encode("utf-8")
+    """The plain recursive writer `json_body` falls back to (the oracle)."""
+    return _json_text(value).encode("utf-8")
 
 
 class Colour(enum.IntEnum):
