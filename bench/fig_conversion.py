@@ -17,7 +17,7 @@ import baselines
 import payloads
 from _common import Figure, Sizes, interleaved, per_call_ns
 
-from invoicekit._http import json_body
+from invoicekit.provider import json_body
 
 __all__ = ["run"]
 

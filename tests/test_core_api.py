@@ -55,3 +55,55 @@ def test_testing_package_does_not_need_pytest_or_httpx() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_plugins_docs_and_examples_use_only_the_public_sdk() -> None:
+    """A plugin author has the public SDK only: no file of ours outside the core reaches
+    into a private `invoicekit._*` module (so a third-party plugin can be built the same way)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    private = re.compile(r"(?:from|import)\s+invoicekit\._\w+|invoicekit\._[a-z]\w*\.")
+    offenders = []
+    for folder in ("plugins", "docs", "examples"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix not in (".py", ".md") or "__pycache__" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if private.search(line):
+                    offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_plugin_sdk_module_exports_what_plugins_need() -> None:
+    from invoicekit import provider
+
+    for name in ("Provider", "Request", "Response", "IdPattern", "PathParam", "done",
+                 "DraftProblems", "normalize_currency", "check_base_url", "register_secret",
+                 "json_body", "structure_response", "base_converter"):
+        assert name in provider.__all__, name
+    assert list(provider.__all__) == sorted(provider.__all__, key=_isort_key)
+
+
+def test_draft_problems_names_every_field_at_once() -> None:
+    import pytest
+
+    from invoicekit import errors
+    from invoicekit.provider import DraftProblems
+
+    problems = DraftProblems("acme")
+    problems.raise_if_any()  # nothing recorded: no error
+    assert not problems
+    problems.add("total", "required")
+    problems.add("items.0.quantity", "must be positive")
+    problems.add("total", "must not be negative")
+    assert problems
+    with pytest.raises(errors.InvalidRequest) as info:
+        problems.raise_if_any()
+    assert info.value.fields == {"total": ["required", "must not be negative"],
+                                 "items.0.quantity": ["must be positive"]}
+    assert info.value.provider == "acme"
+    assert str(info.value) == (
+        "acme: draft refused before sending: total: required must not be negative; "
+        "items.0.quantity: must be positive")

@@ -44,6 +44,7 @@ from ._model import (
 )
 
 __all__ = [
+    "DraftProblems",
     "IdPattern",
     "Operation",
     "PathParam",
@@ -93,6 +94,43 @@ class IdPattern:
             raise errors.InvalidRequest(f"{shown} is not a valid {self.label}", provider=provider)
         assert isinstance(value, str)
         return value
+
+
+class DraftProblems:
+    """Every reason a draft is refused, by field, then one `InvalidRequest` naming them all.
+
+    The one way a provider's `check_draft` reports problems, so every plugin refuses a
+    draft the same way: the caller (and migration planning) sees each field at once in
+    `InvalidRequest.fields`, not one problem per attempt.
+
+    ```python
+    problems = DraftProblems("acme")
+    if draft.due_date is None:
+        problems.add("due_date", "Acme needs a due date")
+    problems.raise_if_any()
+    ```
+    """
+
+    __slots__ = ("fields", "provider")
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, text: str) -> None:
+        """Record that *field* is refused, and why (a field may collect several reasons)."""
+        self.fields.setdefault(field, []).append(text)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_if_any(self) -> None:
+        """Raise `InvalidRequest` naming every recorded problem; do nothing if there is none."""
+        if self.fields:
+            listing = "; ".join(f"{field}: {' '.join(texts)}"
+                                for field, texts in self.fields.items())
+            raise errors.InvalidRequest(f"draft refused before sending: {listing}",
+                                        provider=self.provider, fields=self.fields)
 
 
 @attrs.frozen(slots=True)

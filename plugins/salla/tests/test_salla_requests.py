@@ -23,7 +23,7 @@ from invoicekit import (
     SendOptions,
     errors,
 )
-from invoicekit._http import json_body
+from invoicekit.provider import json_body
 from invoicekit_salla import SallaProvider
 
 Drive = Callable[..., tuple[list[Any], Any]]

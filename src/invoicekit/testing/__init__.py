@@ -35,4 +35,19 @@ __all__ = [
     "FakeOptions",
     "FakeProfile",
     "FakeProvider",
+    "instant_waits",
 ]
+
+
+def instant_waits(enabled: bool = True) -> bool:
+    """Make retry backoff and throttle waits take no time (for test suites); returns the
+    previous setting, so it can be restored.
+
+    The test-mode switch, like stamina's `set_testing()`: the number of attempts, which
+    requests are retried and the throttle's statistics stay exactly as in production; only
+    the sleeping is skipped. The pytest plugin's `invoicekit_no_wait` fixture does this for
+    one test.
+    """
+    from .. import _http
+
+    return _http.testing_instant_waits(enabled)

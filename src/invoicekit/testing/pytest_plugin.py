@@ -81,10 +81,10 @@ def invoicekit_async_fake(request: pytest.FixtureRequest) -> AsyncFakeGateway:
 @pytest.fixture
 def invoicekit_no_wait() -> Iterator[None]:
     """Make retry backoff and throttle waits instant for this test, then restore them."""
-    from .. import _http
+    from . import instant_waits
 
-    previous = _http.testing_instant_waits(True)
+    previous = instant_waits(True)
     try:
         yield
     finally:
-        _http.testing_instant_waits(previous)
+        instant_waits(previous)

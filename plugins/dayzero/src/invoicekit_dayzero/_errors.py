@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from invoicekit import Response, errors
-from invoicekit._secrets import redact
+from invoicekit.provider import redact
 
 __all__ = ["dotted_location", "error_from_response"]
 

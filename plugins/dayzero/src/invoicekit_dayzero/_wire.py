@@ -48,8 +48,8 @@ from invoicekit import (
     SendReceipt,
     errors,
 )
-from invoicekit._money import MINOR_UNITS
 from invoicekit.convert import base_converter, structure_response
+from invoicekit.provider import MINOR_UNITS
 
 __all__ = [
     "DAYZERO_ID",

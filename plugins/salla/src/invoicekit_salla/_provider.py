@@ -39,7 +39,7 @@ from invoicekit import (
     SendReceipt,
     errors,
 )
-from invoicekit._options import check_base_url
+from invoicekit.provider import check_base_url
 
 from . import _errors, _wire
 from .oauth import TOKEN_URL, OAuthSession, TokenCallback

@@ -46,8 +46,8 @@ from invoicekit import (
     Response,
     errors,
 )
-from invoicekit._money import CURRENCY_ALIASES, MINOR_UNITS, normalize_currency
 from invoicekit.convert import base_converter, explain, parse_date
+from invoicekit.provider import CURRENCY_ALIASES, MINOR_UNITS, normalize_currency
 
 from .zatca import is_qr
 

@@ -34,8 +34,8 @@ from typing import Any
 import attrs
 
 from invoicekit import Operation, Request, Secret, errors
-from invoicekit._secrets import register_secret
 from invoicekit.convert import parse_datetime
+from invoicekit.provider import register_secret
 
 __all__ = ["TOKEN_URL", "OAuthSession", "SallaTokens", "TokenCallback"]
 

@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from invoicekit._http import json_body
+from invoicekit.provider import json_body
 from invoicekit.testing.sandbox import (
     RateLimit,
     Route,
