@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.plugin_support import write_dist
@@ -87,37 +86,33 @@ def test_register_refuses_bad_names_and_classes() -> None:
         invoicekit.register("ok", dict)  # type: ignore[arg-type]
 
 
-def test_gateway_class_hook_must_subclass_gateway() -> None:
-    class Odd(FakeProvider):
-        gateway_class = dict  # type: ignore[assignment]
-
-    invoicekit.register("odd", Odd)
-    with pytest.raises(errors.ConfigurationError, match="gateway_class"):
-        invoicekit.connect("odd")
-
-
-def test_gateway_class_hook_builds_the_subclass() -> None:
-    class Counting(Gateway):
-        built = 0
-
-        def __init__(self, provider: Provider, **settings: Any) -> None:
-            super().__init__(provider, **settings)
-            type(self).built += 1
-
+def test_a_registered_provider_gets_a_plain_gateway() -> None:
     class Custom(FakeProvider):
-        gateway_class = Counting
+        pass
 
     invoicekit.register("custom", Custom)
-    gw = invoicekit.connect("custom", profile="salla")
-    assert isinstance(gw, Counting)
-    assert Counting.built == 1
-    assert Capability.VOID_INVOICE not in gw.capabilities
+    gw = invoicekit.connect("custom", today="2025-01-01")
+    assert type(gw) is Gateway
+    assert gw.provider == "fake"
+    assert Capability.VOID_INVOICE in gw.capabilities
+
+
+def test_the_fake_is_resolved_without_an_entry_point_scan() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, invoicekit; gw = invoicekit.connect('fake');"
+            "print('stevedore' in sys.modules, 'importlib.metadata' in sys.modules,"
+            " type(gw).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False", "FakeGateway"]
 
 
 def test_fake_refuses_http_settings_and_unknown_profiles() -> None:
     with pytest.raises(errors.ConfigurationError, match="base_url"):
         invoicekit.connect("fake", base_url="http://127.0.0.1:9")
-    with pytest.raises(errors.ConfigurationError, match="default, salla, dayzero"):
+    with pytest.raises(errors.ConfigurationError, match="default, dayzero, salla"):
         invoicekit.connect("fake", profile="stripe")
     with pytest.raises(errors.ConfigurationError, match="today"):
         invoicekit.connect("fake", today="yesterday")

@@ -1,4 +1,8 @@
-"""The shared contract suite run against the fake, in every profile, sync and async."""
+"""The shared contract suite run against the fake, in every profile, sync and async.
+
+The platform profiles are the plugins' own providers on their own sandboxes (in process),
+so these runs are also the contract suite against each sandbox, without a socket.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from invoicekit import InvoiceDraft
-from invoicekit.testing import AsyncFakeGateway, FakeGateway, FakeProvider
+from invoicekit.testing import AsyncFakeGateway, FakeGateway
 from invoicekit.testing.contract import AsyncGatewayContract, DraftFactory, GatewayContract
 
 MISSING = {"default": "inv_999999", "salla": "999999999",
@@ -17,14 +21,6 @@ INVALID = {"default": "inv_../1", "salla": "12/../3", "dayzero": "not-a-uuid"}
 
 class _FakeFixtures:
     profile = "default"
-
-    @pytest.fixture
-    def provider(self) -> FakeProvider:
-        return FakeProvider(profile=self.profile)
-
-    @pytest.fixture
-    def make_draft(self, provider: FakeProvider) -> DraftFactory:
-        return provider.sample_draft
 
     @pytest.fixture
     def missing_id(self) -> str:
@@ -37,15 +33,23 @@ class _FakeFixtures:
 
 class _Sync(_FakeFixtures, GatewayContract):
     @pytest.fixture
-    def gateway(self, provider: FakeProvider) -> Iterator[FakeGateway]:
-        with FakeGateway(provider) as gw:
+    def gateway(self) -> Iterator[FakeGateway]:
+        with FakeGateway(profile=self.profile) as gw:
             yield gw
+
+    @pytest.fixture
+    def make_draft(self, gateway: FakeGateway) -> DraftFactory:
+        return gateway.sample_draft
 
 
 class _Async(_FakeFixtures, AsyncGatewayContract):
     @pytest.fixture
-    def agateway(self, provider: FakeProvider) -> AsyncFakeGateway:
-        return AsyncFakeGateway(provider)
+    def agateway(self) -> AsyncFakeGateway:
+        return AsyncFakeGateway(profile=self.profile)
+
+    @pytest.fixture
+    def make_draft(self, agateway: AsyncFakeGateway) -> DraftFactory:
+        return agateway.sample_draft
 
 
 class TestDefaultContract(_Sync):

@@ -32,8 +32,8 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Generator
-from typing import Any, TypeVar
+from collections.abc import Generator, Mapping
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -55,7 +55,8 @@ from ._secrets import install_log_redaction, redact, register_secret, scrub_exce
 from ._throttle import Throttle, parse_retry_after
 
 __all__ = [
-    "AsyncRunner", "HttpEngine", "SyncRunner", "testing_instant_waits", "user_agent",
+    "AsyncRunner", "HttpEngine", "InProcessTransport", "SyncRunner", "in_process_client",
+    "testing_instant_waits", "user_agent",
 ]
 
 T = TypeVar("T")
@@ -642,3 +643,55 @@ def user_agent(provider: Provider) -> str:
     return (f"invoicekit/{__about__.__version__} ({dist}/{__about__.distribution_version(dist)}; "
             f"provider {provider.name}) httpx/{httpx.__version__}")
 
+
+class _Responder(Protocol):
+    """What the in-process transport needs of a sandbox (`SandboxServer.respond`)."""
+
+    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes
+                ) -> Any: ...
+
+
+class InProcessTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """An httpx transport that answers from a sandbox in the same process, no socket.
+
+    The fake's platform profiles run the plugin's real provider through it against the
+    plugin's own sandbox, so a test against `connect("fake", profile=...)` meets exactly
+    the rules the sandbox (the emulator of the platform) enforces. `sandbox` may be
+    replaced (the fake's `reset()` swaps in a fresh one).
+    """
+
+    def __init__(self, sandbox: _Responder) -> None:
+        self.sandbox = sandbox
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        from .testing.sandbox import ConnectionLost
+
+        target = request.url.raw_path.decode("ascii")
+        try:
+            answer = self.sandbox.respond(request.method, target, request.headers,
+                                          request.content)
+        except ConnectionLost as exc:
+            raise httpx.ReadError(str(exc), request=request) from exc
+        return httpx.Response(answer.status, headers=dict(answer.headers),
+                              content=answer.body, request=request)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer *request* from the sandbox (sync clients)."""
+        request.read()
+        return self._answer(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer *request* from the sandbox (async clients). The sandbox answers in
+        microseconds, so it runs inline; a `stall` fault therefore blocks the loop (use
+        the socket server for timeout tests)."""
+        await request.aread()
+        return self._answer(request)
+
+
+def in_process_client(sandbox: _Responder, *, asynchronous: bool
+                      ) -> httpx.Client | httpx.AsyncClient:
+    """A client whose every request is answered by *sandbox* in process."""
+    transport = InProcessTransport(sandbox)
+    if asynchronous:
+        return httpx.AsyncClient(transport=transport, follow_redirects=False)
+    return httpx.Client(transport=transport, follow_redirects=False)

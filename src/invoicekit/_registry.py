@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "FAKE",
     "ProviderInfo",
     "available_providers",
     "connect",
@@ -39,6 +40,8 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "invoicekit.providers"
+FAKE = "fake"
+"""The core's own provider, resolved without an entry-point scan."""
 _CORE_SETTINGS = frozenset(
     {"base_url", "http_client", "timeout", "max_retries", "retry", "throttle", "hooks",
      "ignore_unsupported"}
@@ -92,6 +95,10 @@ def load_provider(name: str) -> type[Provider]:
     with _lock:
         if name in _registered:
             return _registered[name]
+    if name == FAKE:
+        from .testing._fake import FakeProvider
+
+        return FakeProvider
     eps = _entry_points()
     if name not in eps:
         raise errors.ProviderNotFound(name, _installed_names())
@@ -173,29 +180,15 @@ def _split(provider_class: type[Provider], name: str,
     return core, own
 
 
-def _gateway_class(cls: type[Provider], attribute: str, base: type[_G]) -> type[_G]:
-    """The gateway class a provider asks for (`gateway_class` / `async_gateway_class`).
+def _build(name: str, settings: Mapping[str, Any], base: type[_G]) -> _G:
+    if name == FAKE:
+        # The core's own fake: no entry-point scan, no stevedore (a unit test's start-up).
+        from .testing._fake import connect_fake
 
-    A provider may name a `Gateway` (`AsyncGateway`) subclass that adds provider-specific
-    controls, as the fake does with its outbox and failure injection; it must still be a
-    subclass, so every gateway keeps the common API.
-    """
-    chosen = getattr(cls, attribute, None)
-    if chosen is None:
-        return base
-    if not isinstance(chosen, type) or not issubclass(chosen, base):
-        raise errors.ConfigurationError(
-            f"{cls.__name__}.{attribute} must be a subclass of invoicekit.{base.__name__}",
-            setting="provider")
-    return chosen
-
-
-def _build(name: str, settings: Mapping[str, Any], attribute: str, base: type[_G]) -> _G:
+        return connect_fake(settings, asynchronous=base is AsyncGateway)  # type: ignore[return-value]
     cls = load_provider(name)
-    gateway_class = _gateway_class(cls, attribute, base)
     core, own = _split(cls, name, settings)
-    provider = cls(**own)
-    return gateway_class(provider, **core)
+    return base(cls(**own), **core)
 
 
 @overload
@@ -207,10 +200,10 @@ def connect(name: str, **settings: Any) -> Gateway:
 
     Every HTTP provider also accepts `base_url`, `http_client` (an `httpx.Client`),
     `timeout`, `max_retries`, `retry`, `throttle`, `hooks` and `ignore_unsupported`.
-    A provider class may set `gateway_class` to a `Gateway` subclass with extra controls
-    (`connect("fake")` returns a `FakeGateway`, typed as such).
+    `connect("fake", profile=...)` returns a `FakeGateway` (typed as such): the neutral
+    in-memory fake, or a platform's provider running on its sandbox in process.
     """
-    return _build(name, settings, "gateway_class", Gateway)
+    return _build(name, settings, Gateway)
 
 
 @overload
@@ -220,9 +213,9 @@ def connect_async(name: str, **settings: Any) -> AsyncGateway: ...
 def connect_async(name: str, **settings: Any) -> AsyncGateway:
     """An async gateway to provider *name*: the same methods as `connect`'s, awaited.
 
-    The provider's `async_gateway_class`, when set, is used instead of `AsyncGateway`.
+    `connect_async("fake", ...)` returns an `AsyncFakeGateway`.
     """
-    return _build(name, settings, "async_gateway_class", AsyncGateway)
+    return _build(name, settings, AsyncGateway)
 
 
 # ---- configuration --------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Fixtures of the migration tests: fake gateways in the Salla and DayZero profiles,
-a journal path, instant retry waits."""
+"""Fixtures of the migration tests: a Salla-like store on the neutral fake (SAR, Arabic
+names, credit notes, customers on the invoices), the DayZero profile of the fake (the DayZero
+plugin on its sandbox, in process) as the target, a journal path, instant retry waits."""
 
 from __future__ import annotations
 
@@ -22,16 +23,16 @@ def _instant_waits(invoicekit_no_wait: None) -> None:
 
 @pytest.fixture
 def salla() -> FakeGateway:
-    """A Salla-profile fake holding 30 varied invoices (see `salla_like_drafts`)."""
-    gw = FakeGateway(FakeProvider(profile="salla", today=TODAY))
+    """The neutral fake holding 30 varied Salla-like invoices (see `salla_like_drafts`)."""
+    gw = FakeGateway(FakeProvider(today=TODAY))
     gw.seed(*salla_like_drafts(30))
     return gw
 
 
 @pytest.fixture
 def dayzero() -> FakeGateway:
-    """An empty DayZero-profile fake."""
-    return FakeGateway(FakeProvider(profile="dayzero", today=TODAY))
+    """An empty DayZero-profile fake: the DayZero plugin on its own sandbox."""
+    return FakeGateway(profile="dayzero", today=TODAY)
 
 
 @pytest.fixture

@@ -272,19 +272,21 @@ def _extras_as_lines(fields: dict[str, Any]) -> None:
 def _complete_lines_only(fields: dict[str, Any]) -> None:
     """State the zeros a lines-only invoice implies, for targets that want every amount.
 
-    Only when the source's own arithmetic proves them: no subtotal, shipping, cash on
-    delivery, discount or tax at all, and a total equal to the sum of the line totals.
-    Then the subtotal is that sum and the rest are zero, exactly.
+    Only when the source's own arithmetic proves them: no shipping, cash on delivery,
+    discount or tax at all, a total equal to the sum of the line totals, and no subtotal or
+    one equal to that sum (DayZero states it). Then the subtotal is that sum and the rest
+    are zero, exactly.
     """
     items: tuple[LineItem, ...] = fields["items"]
     total: Money | None = fields.get("total")
-    extras = ("subtotal", "shipping", "cash_on_delivery", "discount", "tax")
+    extras = ("shipping", "cash_on_delivery", "discount", "tax")
     if total is None or not items or any(fields.get(n) is not None for n in extras):
         return
     if fields.get("tax_rate") is not None or any(i.total is None for i in items):
         return
     lines = sum((_zero(i.total) for i in items), Decimal(0))
-    if lines != total.amount:
+    subtotal: Money | None = fields.get("subtotal")
+    if lines != total.amount or (subtotal is not None and subtotal.amount != lines):
         return
     zero = Money(Decimal(0), total.currency)
     fields.update(subtotal=Money(lines, total.currency), shipping=zero, cash_on_delivery=zero,

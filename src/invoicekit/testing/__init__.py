@@ -16,26 +16,28 @@ so importing this package needs neither pytest nor an HTTP server.
 from __future__ import annotations
 
 from ._fake import (
+    DEFAULT_PROFILE,
     OPERATIONS,
-    PROFILES,
+    SANDBOX_ENTRY_POINT_GROUP,
     AsyncFakeGateway,
     FakeCall,
     FakeGateway,
     FakeOptions,
-    FakeProfile,
     FakeProvider,
+    profiles,
 )
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "OPERATIONS",
-    "PROFILES",
+    "SANDBOX_ENTRY_POINT_GROUP",
     "AsyncFakeGateway",
     "FakeCall",
     "FakeGateway",
     "FakeOptions",
-    "FakeProfile",
     "FakeProvider",
     "instant_waits",
+    "profiles",
 ]
 
 

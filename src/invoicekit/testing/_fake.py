@@ -1,40 +1,35 @@
-"""The in-memory fake provider: `invoicekit.connect("fake")` and `FakeGateway`.
+"""The fake provider: `invoicekit.connect("fake")` and `FakeGateway`.
 
-It is a real provider (a `Provider` subclass registered under the entry point `fake`)
-whose operations make no request: each one returns `done(value)`, so the same code serves
-the sync and the async gateway. It enforces the business rules the real platforms
-enforce, so a test that passes against the fake does not fail against production for a
-reason the fake could have seen:
+Two kinds of fake, one set of test controls:
 
-* no credit note before an invoice for that order; no duplicate invoice number;
-* drafts cannot be sent; only open invoices can be voided; sending needs a customer email.
+* **The neutral fake** (`profile="default"`, the default): `FakeProvider`, an in-memory
+  provider of the core that knows no platform. It keeps the rules every platform shares
+  (no credit note before an invoice for that order, no duplicate invoice number, drafts
+  cannot be sent, only open invoices can be voided, sending needs a customer email) and
+  supports every capability, so application code can be tested without choosing one.
+* **A platform profile** (`profile="salla"`, `profile="dayzero"`, or any plugin that
+  ships a sandbox): the plugin's *real* provider running against the plugin's *own*
+  sandbox, in the same process (an httpx transport that calls the sandbox, no socket).
+  The profile is found through the entry-point group `invoicekit.sandboxes`, so the core
+  knows no platform by name, and the rules are the sandbox's: they cannot drift from
+  what the emulator of that platform enforces. A call costs about a millisecond.
 
-A *profile* narrows it to one platform, with the draft rules of that platform's plugin
-(`check_draft` refuses the same drafts, naming the same `InvalidRequest.fields`, as
-`tests/test_fake_parity.py` checks): `"salla"` (digit ids, issued on creation, SAR, a digit
-order id, a `.pdf` link for the url form and, for data drafts, number, subtotal, total, tax
-rate and tax, with shipping and cash on delivery defaulting to zero; no void, finalize, cc
-or PDF) or `"dayzero"` (UUID ids, created as drafts and numbered `INV-0001` on finalize,
-USD/CAD/AUD/EUR/GBP only, whole quantities, whole cents, no tax/shipping/discount fields, a
-due date, and a customer: a known id, or a name and an email to create it with the
-invoice). The default profile supports everything. Like the plugins, `check_draft` reports
-every problem of a draft at once.
-
-Beyond the gateway API, `FakeGateway` exposes what a test wants to look at or control:
-`outbox` (every `SendReceipt`), `calls` (every operation that reached the provider),
-`fail_next()` / `fail_always()` (failure injection), `seed()` and `sample_draft()`.
+On both, `FakeGateway` (and `AsyncFakeGateway`) add what a test wants to look at or
+control: `outbox` (every `SendReceipt`), `calls` (every operation that reached the
+provider, after the gateway's checks), `fail_next()` / `fail_always()` (failure
+injection), `seed()`, `sample_draft()`, `invoices`, `reset()`; and `sandbox`, the
+platform profile's sandbox (state to inspect or change, faults to inject).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 import threading
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+import types
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import attrs
 
@@ -55,17 +50,21 @@ from .._model import (
     SendReceipt,
 )
 from .._money import Money
-from .._provider import IdPattern, Operation, Provider, done
+from .._provider import DraftProblems, IdPattern, Operation, Provider, Response, done
+
+if TYPE_CHECKING:
+    from .sandbox import SandboxServer
 
 __all__ = [
+    "DEFAULT_PROFILE",
     "OPERATIONS",
-    "PROFILES",
+    "SANDBOX_ENTRY_POINT_GROUP",
     "AsyncFakeGateway",
     "FakeCall",
     "FakeGateway",
     "FakeOptions",
-    "FakeProfile",
     "FakeProvider",
+    "profiles",
 ]
 
 OPERATIONS: Final = frozenset({
@@ -74,142 +73,47 @@ OPERATIONS: Final = frozenset({
 })
 """Operation names used by `FakeGateway.calls` and accepted by `fail_next(operation=...)`."""
 
-_NAMESPACE = uuid.UUID("6f1c2b8e-4d0a-4e8c-9a51-1f0f2a3b4c5d")
-_UUID = IdPattern(
-    "UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DIGITS = IdPattern("numeric id", r"[0-9]{1,19}")
+DEFAULT_PROFILE: Final = "default"
+"""The neutral fake's profile name."""
+SANDBOX_ENTRY_POINT_GROUP: Final = "invoicekit.sandboxes"
+"""Where plugins register their sandboxes (name -> `SandboxServer` subclass); each one is
+also a profile of the fake."""
+
 _FAKE_ID = IdPattern("fake invoice id (inv_ and digits)", r"inv_[0-9]{1,12}")
 _FILES_HOST = "https://files.invoicekit.invalid"
-
-# Verbatim Salla texts from the published API examples.
-_SALLA_NOT_FOUND = "المحتوى الذي تحاول الوصول اليه غير متوفر"
-_SALLA_INVALID_FIELDS = "alert.invalid_fields"
-_SALLA_ALREADY_ISSUED = "تم اصدار فاتورة للطلب سابقا"
-_SALLA_DUPLICATE_NUMBER = "رقم الفاتورة مكرر"
-_SALLA_INVALID_TYPE = "حقل نوع الفاتورة غير صالحٍ"
-_SALLA_SENT = "تم ارسال رسالة الفاتورة بنجاح"
-_SALLA_SEND_FAILED = "حصل خطأ غير متوقع يرجى إعادة المُحاولة لاحقاً"
-
-# Salla's `url` form: an http(s) link whose path ends in `.pdf` (its `ends_with:.pdf`
-# rule, case-sensitive), and the fields of its `data` form without a default.
-_SALLA_PDF_URL = re.compile(r"https?://\S+\.pdf")
-_SALLA_DATA_REQUIRED = (
-    ("number", "invoice_number"), ("subtotal", "sub_total"), ("total", "total"),
-    ("tax_rate", "tax"), ("tax", "tax_value"),
-)
-
-_ALL_CAPABILITIES = frozenset(Capability)
-_SALLA_CAPABILITIES = frozenset({
-    Capability.CREATE_INVOICE, Capability.GET_INVOICE, Capability.LIST_INVOICES,
-    Capability.SEND_INVOICE, Capability.CREDIT_NOTE, Capability.FROM_ORDER,
-    Capability.DOCUMENT_URL, Capability.DOCUMENT_PDF,
-})
-_DAYZERO_CAPABILITIES = frozenset({
-    Capability.CREATE_INVOICE, Capability.GET_INVOICE, Capability.LIST_INVOICES,
-    Capability.SEND_INVOICE, Capability.VOID_INVOICE, Capability.FINALIZE_INVOICE,
-    Capability.PDF_URL, Capability.CREATE_CUSTOMER, Capability.SEND_CC, Capability.SEND_PDF,
-})
-_DAYZERO_CURRENCIES = frozenset({"USD", "CAD", "AUD", "EUR", "GBP"})
-
-
-@attrs.frozen(slots=True)
-class FakeProfile:
-    """What one profile of the fake allows: capabilities, id form, currencies, lifecycle.
-
-    The three built-in profiles are in `PROFILES`; the rules that go beyond these fields
-    (Salla's required totals, DayZero's whole cents) are checked by `FakeProvider`.
-    """
-
-    name: str
-    capabilities: frozenset[Capability]
-    id_pattern: IdPattern
-    currencies: frozenset[str] | None
-    """Currencies accepted; `None` accepts every ISO 4217 code."""
-    default_currency: str | None
-    created_status: InvoiceStatus
-    """Status of a new invoice (`DRAFT` for DayZero, `ISSUED` for Salla)."""
-    page_size: int
-    one_invoice_per_order: bool
-    """Salla issues one tax invoice per order ("already issued" for a second one)."""
-
-    def new_id(self, n: int) -> str:
-        """The deterministic id of the *n*-th invoice, in this profile's id form."""
-        if self.id_pattern is _DIGITS:
-            return str(100_000_000 + n)
-        if self.id_pattern is _UUID:
-            return str(uuid.uuid5(_NAMESPACE, f"{self.name}-{n}"))
-        return f"inv_{n:06d}"
-
-
-PROFILES: Final[Mapping[str, FakeProfile]] = {
-    "default": FakeProfile("default", _ALL_CAPABILITIES, _FAKE_ID, None, None,
-                           InvoiceStatus.OPEN, 20, one_invoice_per_order=False),
-    "salla": FakeProfile("salla", _SALLA_CAPABILITIES, _DIGITS, frozenset({"SAR"}), "SAR",
-                         InvoiceStatus.ISSUED, 15, one_invoice_per_order=True),
-    "dayzero": FakeProfile("dayzero", _DAYZERO_CAPABILITIES, _UUID, _DAYZERO_CURRENCIES, "USD",
-                           InvoiceStatus.DRAFT, 50, one_invoice_per_order=False),
-}
-"""The fake's profiles by name: `default` (everything), `salla`, `dayzero`."""
+_PAGE_SIZE = 20
 
 
 @attrs.frozen(slots=True)
 class FakeOptions(ProviderOptions):
-    """Options only the fake reads. `draft=True` creates the invoice as a `DRAFT` (default
-    profile), so tests can exercise `finalize_invoice` and "drafts cannot be sent"."""
+    """Options only the neutral fake reads. `draft=True` creates the invoice as a `DRAFT`,
+    so tests can exercise `finalize_invoice` and "drafts cannot be sent"."""
 
     provider: ClassVar[str] = "fake"
     draft: bool = False
 
 
 def _readonly(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    import types
-
     return types.MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen(slots=True)
 class FakeCall:
-    """One operation that reached the fake (after the gateway's capability and draft checks).
-
-    `operation` is one of `OPERATIONS`; `arguments` holds what it was called with.
+    """One operation that reached the provider (after the gateway's capability and draft
+    checks). `operation` is one of `OPERATIONS`; `arguments` holds what it was called with.
     """
 
     operation: str
     arguments: Mapping[str, Any] = attrs.field(factory=dict, converter=_readonly)
 
 
-@attrs.frozen(slots=True)
-class _Failure:
-    error: Exception
-    operation: str | None
-
-
-class _Problems:
-    """Every reason a draft is refused, by field: one `InvalidRequest` then names them all,
-    as the plugins' `check_draft` does, so a test sees the same fields the platform reports."""
-
-    __slots__ = ("fields",)
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, text: str) -> None:
-        self.fields.setdefault(field, []).append(text)
-
-    def raise_any(self, profile: str) -> None:
-        if self.fields:
-            listing = "; ".join(f"{field}: {' '.join(texts)}"
-                                for field, texts in self.fields.items())
-            raise errors.InvalidRequest(f"the {profile} profile refuses this draft: {listing}",
-                                        provider="fake", fields=self.fields)
-
-
+# ---- the neutral in-memory provider ---------------------------------------------------------
 class FakeProvider(Provider):
-    """The in-memory provider behind `connect("fake")`; see the module docstring.
+    """The neutral in-memory provider behind `connect("fake")`; see the module docstring.
 
-    Settings: `profile` (`"default"`, `"salla"`, `"dayzero"`), `today` (the issue date
-    of new invoices, for deterministic tests; default: today in UTC) and `sender_email`
-    (the address a `cc_sender` copy goes to).
+    Settings: `today` (the issue date of new invoices, for deterministic tests; default:
+    today in UTC) and `sender_email` (the address a `cc_sender` copy goes to). Every
+    operation returns `done(value)`: no request, so the same code serves sync and async.
     """
 
     name = "fake"
@@ -218,26 +122,9 @@ class FakeProvider(Provider):
         Capability.DOCUMENT_PDF, Capability.SEND_CC, Capability.SEND_PDF,
     })
 
-    gateway_class: ClassVar[type[Gateway]]
-    """The gateway `connect("fake")` builds (`FakeGateway`), read by the registry."""
-    async_gateway_class: ClassVar[type[AsyncGateway]]
-    """The gateway `connect_async("fake")` builds (`AsyncFakeGateway`)."""
-
-    def __init__(self, profile: str = "default", today: dt.date | str | None = None,
+    def __init__(self, today: dt.date | str | None = None,
                  sender_email: str = "billing@example.com") -> None:
-        if profile not in PROFILES:
-            raise errors.ConfigurationError(
-                f"unknown fake profile {profile!r}; expected one of {', '.join(PROFILES)}",
-                setting="profile", provider="fake")
-        self.profile: FakeProfile = PROFILES[profile]
-        if isinstance(today, str):
-            try:
-                today = dt.date.fromisoformat(today)
-            except ValueError:
-                raise errors.ConfigurationError(
-                    f"today must be a YYYY-MM-DD date, got {today!r}", setting="today",
-                    provider="fake") from None
-        self.today: dt.date = today or dt.datetime.now(dt.UTC).date()
+        self.today: dt.date = _date_setting(today) or dt.datetime.now(dt.UTC).date()
         self.sender_email = sender_email
         self._lock = threading.RLock()
         self._reset_state()
@@ -245,30 +132,7 @@ class FakeProvider(Provider):
     def _reset_state(self) -> None:
         self._invoices: dict[str, Invoice] = {}
         self._customers: dict[str, Customer] = {}
-        self._outbox: list[SendReceipt] = []
-        self._calls: list[FakeCall] = []
-        self._once: list[_Failure] = []
-        self._always: list[_Failure] = []
         self._seq = {"invoice": 0, "customer": 0, "number": 0, "message": 0}
-
-    # ---- capabilities ------------------------------------------------------------------
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """The profile's capabilities (narrower than the class's for `salla`/`dayzero`)."""
-        return self.profile.capabilities
-
-    # ---- state for FakeGateway ---------------------------------------------------------
-    @property
-    def outbox(self) -> tuple[SendReceipt, ...]:
-        """Every receipt of a successful send, oldest first."""
-        with self._lock:
-            return tuple(self._outbox)
-
-    @property
-    def calls(self) -> tuple[FakeCall, ...]:
-        """Every operation that reached the provider, oldest first."""
-        with self._lock:
-            return tuple(self._calls)
 
     @property
     def invoices(self) -> tuple[Invoice, ...]:
@@ -276,107 +140,15 @@ class FakeProvider(Provider):
         with self._lock:
             return tuple(self._invoices.values())
 
-    def fail_next(self, error: Exception, operation: str | None = None) -> None:
-        """Make the next call (of *operation*, or of any operation) raise *error*."""
-        failure = self._failure(error, operation)
-        with self._lock:
-            self._once.append(failure)
-
-    def fail_always(self, error: Exception, operation: str | None = None) -> None:
-        """Make every call (of *operation*, or any) raise a copy of *error* until
-        `clear_failures()`: an outage rather than a blip."""
-        failure = self._failure(error, operation)
-        with self._lock:
-            self._always.append(failure)
-
-    def clear_failures(self) -> None:
-        """Forget every injected failure, pending or persistent."""
-        with self._lock:
-            self._once.clear()
-            self._always.clear()
-
     def reset(self) -> None:
-        """Forget everything: invoices, customers, outbox, calls, failures and counters."""
+        """Forget every invoice and customer, and restart the counters."""
         with self._lock:
             self._reset_state()
 
-    @staticmethod
-    def _failure(error: Exception, operation: str | None) -> _Failure:
-        if not isinstance(error, Exception):
-            raise TypeError(f"error must be an exception instance, got {error!r}")
-        if operation is not None and operation not in OPERATIONS:
-            raise ValueError(
-                f"unknown operation {operation!r}; expected one of {', '.join(sorted(OPERATIONS))}")
-        return _Failure(error, operation)
-
-    def _enter(self, operation: str, **arguments: Any) -> None:
-        """Log the call and raise an injected failure, if one applies. Holds the lock."""
-        self._calls.append(FakeCall(operation, arguments))
-        self._inject(operation)
-
-    def _inject(self, operation: str) -> None:
-        """Raise the injected failure that applies to *operation*, if any. Holds the lock."""
-        for i, failure in enumerate(self._once):
-            if failure.operation in (None, operation):
-                del self._once[i]
-                raise failure.error
-        for failure in self._always:
-            if failure.operation in (None, operation):
-                try:
-                    fresh = copy.copy(failure.error)
-                except Exception:
-                    fresh = failure.error
-                raise fresh
-
-    # ---- errors the way each platform words them -----------------------------------------
-    def _not_found(self, what: str, value: str) -> errors.NotFound:
-        if self.profile.name == "salla":
-            return errors.NotFound(_SALLA_NOT_FOUND, provider=self.name, status=404, code="error")
-        return errors.NotFound(f"{what} {value} not found", provider=self.name, status=404)
-
-    def _rejected(self, cls: type[errors.ProviderError], field: str, english: str,
-                  arabic: str | None = None, status: int = 422) -> errors.ProviderError:
-        if self.profile.name == "salla":
-            return cls(_SALLA_INVALID_FIELDS, provider=self.name, status=422, code="error",
-                       fields={field: [arabic or english]})
-        return cls(english, provider=self.name, status=status, fields={field: [english]})
-
-    # ---- draft rules (also what migration planning reuses through gateway.check_draft) --
+    # ---- drafts -------------------------------------------------------------------------
     def check_draft(self, draft: InvoiceDraft) -> InvoiceDraft:
-        """Refuse locally what the profile's platform would refuse; see the module docs.
-
-        Like the plugins, it names every problem at once: one `InvalidRequest` whose
-        `fields` has an entry per problem (`items.0.quantity`, `due_date`...). The draft it
-        returns is the one that would be created (the `salla` profile fills a missing
-        `shipping` / `cash_on_delivery` with zero, as the Salla plugin does).
-        """
-        problems = _Problems()
-        fake_opts = draft.option(FakeOptions)
-        if fake_opts is not None and fake_opts.draft and self.profile.name != "default":
-            problems.add("options", f"FakeOptions(draft=True) applies to the default profile "
-                                    f"only; the {self.profile.name} profile decides the status "
-                                    "itself")
-        rules: Callable[[InvoiceDraft, _Problems], None] = {
-            "default": self._default_rules, "salla": self._salla_rules,
-            "dayzero": self._dayzero_rules,
-        }[self.profile.name]
-        rules(draft, problems)
-        problems.raise_any(self.profile.name)
-        if self.profile.name == "salla" and _form(draft) == "data":
-            zero = Money.zero(draft.effective_currency or "SAR")
-            draft = attrs.evolve(
-                draft, shipping=zero if draft.shipping is None else draft.shipping,
-                cash_on_delivery=zero if draft.cash_on_delivery is None else draft.cash_on_delivery)
-        return draft
-
-    def _check_currency(self, draft: InvoiceDraft, problems: _Problems) -> None:
-        currency = draft.effective_currency
-        allowed = self.profile.currencies
-        if allowed is not None and currency is not None and currency not in allowed:
-            problems.add("currency", f"currency {currency} is not supported; use "
-                                     f"{' or '.join(sorted(allowed))}")
-
-    def _default_rules(self, draft: InvoiceDraft, problems: _Problems) -> None:
+        """The rules every platform shares; every problem named at once (`DraftProblems`)."""
+        problems = DraftProblems(self.name)
         for index, item in enumerate(draft.items):
             if item.quantity <= 0:
                 problems.add(f"items.{index}.quantity",
@@ -399,103 +171,10 @@ class FakeProvider(Provider):
                 problems.add("document_url", f"document_url {url!r} is not an http(s) URL")
             elif not url.lower().split("?", 1)[0].endswith(".pdf"):
                 problems.add("document_url", f"document_url {url!r} must end with .pdf")
+        problems.raise_if_any()
+        return draft
 
-    def _salla_rules(self, draft: InvoiceDraft, problems: _Problems) -> None:
-        """Salla's documented rules for `POST /orders/invoices` (its `data_type` forms)."""
-        if draft.order_id is None:
-            problems.add("order_id", "Salla issues invoices against an order: order_id is "
-                                     "required")
-        elif not _DIGITS.matches(draft.order_id):
-            problems.add("order_id", f"order_id {draft.order_id!r} is not a Salla order id "
-                                     "(digits)")
-        self._check_currency(draft, problems)
-        for name in ("subtotal", "total", "shipping", "tax", "cash_on_delivery"):
-            money: Money | None = getattr(draft, name)
-            if money is not None and money.amount < 0:
-                problems.add(name, "must not be negative")
-        form = _form(draft)
-        if form == "url" and not _SALLA_PDF_URL.fullmatch(draft.document_url or ""):
-            problems.add("document_url", "must be an http(s) URL ending in .pdf (Salla's "
-                                         "`ends_with:.pdf`: PDF links only)")
-        elif form == "data":
-            for name, wire in _SALLA_DATA_REQUIRED:
-                if getattr(draft, name) is None:
-                    problems.add(name, f"required for an invoice from data (Salla's {wire})")
-
-    def _dayzero_rules(self, draft: InvoiceDraft, problems: _Problems) -> None:
-        """DayZero's rules for `POST /invoices` (and `POST /customers` for a new customer)."""
-        self._check_currency(draft, problems)
-        if not draft.items:
-            problems.add("items", "DayZero needs at least one line item")
-        if draft.due_date is None:
-            problems.add("due_date", "DayZero needs a due date")
-        customer = draft.customer
-        if customer is None:
-            problems.add("customer", "DayZero needs a customer: an existing id, or a name and "
-                                     "an email to create one")
-        elif customer.id is not None:
-            if not _UUID.matches(customer.id):
-                problems.add("customer.id", f"customer id {customer.id!r} is not a UUID")
-        elif not customer.name or not customer.email:
-            problems.add("customer", "a customer without an id is created first, which needs "
-                                     "both its name and its email")
-        if draft.number is not None:
-            problems.add("number", "DayZero assigns invoice numbers when an invoice is "
-                                   "finalized; leave number empty")
-        if draft.order_id is not None:
-            problems.add("order_id", "DayZero invoices are not tied to orders; leave order_id "
-                                     "empty")
-        for name in ("shipping", "cash_on_delivery", "discount", "tax"):
-            money: Money | None = getattr(draft, name)
-            if money is not None and money.amount != 0:
-                problems.add(name, f"DayZero has no {name} field; carry it as a line item")
-        if draft.tax_rate is not None and draft.tax_rate != 0:
-            problems.add("tax_rate", "DayZero has no tax rate; carry the tax as a line item")
-        computed: Money | None = None
-        for index, item in enumerate(draft.items):
-            where = f"items.{index}"
-            if item.quantity != item.quantity.to_integral_value():
-                problems.add(f"{where}.quantity", f"item {item.name!r}: DayZero quantities are "
-                                                  f"whole numbers, got {item.quantity}")
-            elif item.quantity < 1:
-                problems.add(f"{where}.quantity", f"item {item.name!r}: DayZero quantities are "
-                                                  f"at least 1, got {item.quantity}")
-            for label in ("unit_price", "total"):
-                price: Money | None = getattr(item, label)
-                if price is not None and not price.is_exact_in_minor_units():
-                    problems.add(f"{where}.{label}", f"{price} is not a whole number of cents")
-            for label in ("discount", "tax"):
-                extra: Money | None = getattr(item, label)
-                if extra is not None and extra.amount != 0:
-                    problems.add(f"{where}.{label}", f"DayZero line items have no {label}; "
-                                                     "carry it as its own line item")
-            if item.tax_rate is not None and item.tax_rate != 0:
-                problems.add(f"{where}.tax_rate", "DayZero line items have no tax rate")
-            line = item.unit_price * item.quantity
-            if item.total is not None and item.total.amount != line.amount:
-                problems.add(f"{where}.total", f"line total {item.total} is not quantity x unit "
-                                               f"price ({line}), which DayZero charges")
-            computed = line if computed is None else computed + line
-        for name in ("subtotal", "total"):
-            amount: Money | None = getattr(draft, name)
-            if amount is None:
-                continue
-            if not amount.is_exact_in_minor_units():
-                problems.add(name, f"{amount} is not a whole number of cents")
-            elif computed is not None and amount.amount != computed.amount:
-                problems.add(name, f"{name} {amount} does not match the line items ({computed})")
-
-    @staticmethod
-    def _items_total(items: Iterable[LineItem]) -> Money | None:
-        total: Money | None = None
-        for item in items:
-            line = item.total if item.total is not None else item.unit_price * item.quantity
-            if item.total is None and item.discount is not None:
-                line = line - item.discount
-            total = line if total is None else total + line
-        return total
-
-    # ---- creating ------------------------------------------------------------------------
+    # ---- state rules --------------------------------------------------------------------
     def _next(self, counter: str) -> int:
         self._seq[counter] += 1
         return self._seq[counter]
@@ -503,60 +182,43 @@ class FakeProvider(Provider):
     def _new_number(self) -> str:
         return f"INV-{self._next('number'):04d}"
 
+    def _conflict(self, cls: type[errors.ProviderError], field: str, text: str,
+                  status: int = 409) -> errors.ProviderError:
+        return cls(text, provider=self.name, status=status, fields={field: [text]})
+
     def _store(self, draft: InvoiceDraft) -> Invoice:
         """Apply the state rules and store a new invoice. Holds the lock."""
-        profile = self.profile
         if draft.number is not None and any(
             inv.number == draft.number for inv in self._invoices.values()
         ):
-            raise self._rejected(errors.Conflict, "invoice_number",
-                                 f"invoice number {draft.number!r} is already used",
-                                 _SALLA_DUPLICATE_NUMBER, status=409)
-        same_order = [inv for inv in self._invoices.values()
-                      if draft.order_id is not None and inv.order_id == draft.order_id
-                      and inv.kind is InvoiceKind.INVOICE and inv.status is not InvoiceStatus.VOID]
-        if draft.kind is InvoiceKind.CREDIT_NOTE and not same_order:
-            raise self._rejected(errors.ValidationError, "type",
-                                 f"no invoice for order {draft.order_id} to credit yet",
-                                 _SALLA_INVALID_TYPE)
-        if draft.kind is InvoiceKind.INVOICE and same_order and profile.one_invoice_per_order:
-            raise self._rejected(errors.Conflict, "type",
-                                 f"order {draft.order_id} already has an invoice",
-                                 _SALLA_ALREADY_ISSUED)
-        customer = draft.customer
-        if profile.name == "dayzero":
-            # check_draft ensured a customer, and _create_inline_customer gave it an id
-            assert customer is not None
-            assert customer.id is not None
-            known = self._customers.get(customer.id.lower())
-            if known is None:
-                raise self._not_found("customer", customer.id)
-            # What a DayZero invoice carries of its customer (as the plugin returns it).
-            customer = Customer(id=known.id, name=known.name, email=known.email)
+            raise self._conflict(errors.Conflict, "invoice_number",
+                                 f"invoice number {draft.number!r} is already used")
+        if draft.kind is InvoiceKind.CREDIT_NOTE and not any(
+            inv.order_id == draft.order_id and inv.kind is InvoiceKind.INVOICE
+            and inv.status is not InvoiceStatus.VOID for inv in self._invoices.values()
+        ):
+            raise self._conflict(errors.ValidationError, "type",
+                                 f"no invoice for order {draft.order_id} to credit yet", 422)
         fake_opts = draft.option(FakeOptions)
-        status = profile.created_status
-        if fake_opts is not None and fake_opts.draft:
-            status = InvoiceStatus.DRAFT
+        status = InvoiceStatus.DRAFT if fake_opts is not None and fake_opts.draft else (
+            InvoiceStatus.OPEN)
         number = draft.number
         if number is None and status is not InvoiceStatus.DRAFT:
             number = self._new_number()
-        currency = draft.effective_currency or profile.default_currency
-        total = draft.total if draft.total is not None else self._items_total(draft.items)
-        invoice_id = profile.new_id(self._next("invoice"))
-        has_pdf = Capability.PDF_URL in profile.capabilities
+        total = draft.total if draft.total is not None else _items_total(draft.items)
+        invoice_id = f"inv_{self._next('invoice'):06d}"
         invoice = Invoice(
             id=invoice_id, provider=self.name, number=number, kind=draft.kind, status=status,
-            provider_status=None if profile.name == "salla" else status.value,
-            issue_date=draft.issue_date or self.today, due_date=draft.due_date,
-            currency=currency, order_id=draft.order_id, customer=customer, items=draft.items,
-            subtotal=draft.subtotal, shipping=draft.shipping,
-            cash_on_delivery=draft.cash_on_delivery, discount=draft.discount,
-            tax_rate=draft.tax_rate, tax=draft.tax, total=total,
+            provider_status=status.value, issue_date=draft.issue_date or self.today,
+            due_date=draft.due_date, currency=draft.effective_currency, order_id=draft.order_id,
+            customer=draft.customer, items=draft.items, subtotal=draft.subtotal,
+            shipping=draft.shipping, cash_on_delivery=draft.cash_on_delivery,
+            discount=draft.discount, tax_rate=draft.tax_rate, tax=draft.tax, total=total,
             amount_paid=Money.zero(total.currency) if total is not None else None,
             balance_due=total, description=draft.description,
-            pdf_url=draft.document_url or (f"{_FILES_HOST}/{invoice_id}.pdf" if has_pdf else None),
-            hosted_url=f"{_FILES_HOST}/{invoice_id}" if has_pdf else None,
-            raw={"profile": profile.name, "created_from": _form(draft)},
+            pdf_url=draft.document_url or f"{_FILES_HOST}/{invoice_id}.pdf",
+            hosted_url=f"{_FILES_HOST}/{invoice_id}",
+            raw={"created_from": _form(draft)},
         )
         self._invoices[invoice.id] = invoice
         return invoice
@@ -564,226 +226,149 @@ class FakeProvider(Provider):
     def _find(self, invoice: Invoice | str) -> Invoice:
         """The stored invoice, after checking the id's form. Holds the lock."""
         raw_id = invoice.id if isinstance(invoice, Invoice) else invoice
-        invoice_id = self.profile.id_pattern.check(raw_id, provider=self.name)
+        invoice_id = _FAKE_ID.check(raw_id, provider=self.name)
         found = self._invoices.get(invoice_id)
         if found is None:
-            raise self._not_found("invoice", invoice_id)
+            raise errors.NotFound(f"invoice {invoice_id} not found", provider=self.name,
+                                  status=404)
         return found
 
     def _with_status(self, invoice: Invoice, status: InvoiceStatus, **changes: Any) -> Invoice:
-        updated = attrs.evolve(invoice, status=status, provider_status=(
-            None if self.profile.name == "salla" else status.value), **changes)
+        updated = attrs.evolve(invoice, status=status, provider_status=status.value, **changes)
         self._invoices[updated.id] = updated
         return updated
 
-    # ---- operations ------------------------------------------------------------------------
+    def _finalize(self, stored: Invoice) -> Invoice:
+        if stored.status is not InvoiceStatus.DRAFT:
+            raise self._conflict(errors.Conflict, "status", "only drafts can be finalized; "
+                                 f"this one is {stored.status.value}")
+        return self._with_status(stored, InvoiceStatus.OPEN,
+                                 number=stored.number or self._new_number())
+
+    # ---- operations ---------------------------------------------------------------------
     def create_invoice(self, draft: InvoiceDraft) -> Operation[Invoice]:
-        """Store an invoice built from *draft*, enforcing the profile's state rules.
-
-        On the `dayzero` profile a customer without an id is created first, as the DayZero
-        plugin does (`POST /customers`, then `POST /invoices`): `calls` shows that nested
-        `create_customer` after the `create_invoice`, a failure injected for it stops the
-        invoice, and one injected for `create_invoice` leaves the new customer behind, as
-        a failed second request would.
-        """
+        """Store an invoice built from *draft* under the shared state rules."""
         with self._lock:
-            self._calls.append(FakeCall("create_invoice", {"draft": draft}))
-            draft = self._create_inline_customer(draft, live=True)
-            self._inject("create_invoice")
             return done(self._store(draft))
-
-    def _create_inline_customer(self, draft: InvoiceDraft, *, live: bool) -> InvoiceDraft:
-        """DayZero: the draft with its id-less customer created. Holds the lock."""
-        customer = draft.customer
-        if self.profile.name != "dayzero" or customer is None or customer.id is not None:
-            return draft
-        if live:
-            self._enter("create_customer", customer=customer)
-        return attrs.evolve(draft, customer=self._add_customer(customer))
 
     def get_invoice(self, invoice_id: str) -> Operation[Invoice]:
         """The stored invoice; `InvalidRequest` for a malformed id, `NotFound` if unknown."""
         with self._lock:
-            self._enter("get_invoice", invoice_id=invoice_id)
             return done(self._find(invoice_id))
 
     def list_page(self, query: InvoiceQuery, cursor: str | None) -> Operation[Page]:
-        """One page of matching invoices; the cursor is an offset into the matches."""
+        """One page of matching invoices, in creation order; the cursor is an offset."""
+        start = 0
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise errors.InvalidRequest(f"invalid cursor {cursor!r}", provider=self.name)
+            start = int(cursor)
+        size = query.page_size or _PAGE_SIZE
         with self._lock:
-            self._enter("list_invoices", query=query, cursor=cursor)
-            start = 0
-            if cursor is not None:
-                if not cursor.isdigit():
-                    raise errors.InvalidRequest(f"invalid cursor {cursor!r}", provider=self.name)
-                start = int(cursor)
-            size = query.page_size or self.profile.page_size
             matches = [inv for inv in self._invoices.values() if _matches(inv, query)]
-            items = tuple(matches[start:start + size])
-            more = start + size < len(matches)
-            return done(Page(items, str(start + size) if more else None))
+        more = start + size < len(matches)
+        return done(Page(tuple(matches[start:start + size]), str(start + size) if more else None))
 
     def send_invoice(self, invoice: Invoice | str, options: SendOptions) -> Operation[SendReceipt]:
-        """Record a receipt in the outbox; drafts, voided invoices and invoices without a
-        customer email are refused the way the platform refuses them."""
+        """A receipt for the invoice's customer; drafts (unless `auto_finalize`), voided
+        invoices and invoices without a customer email are refused."""
         with self._lock:
-            raw_id = invoice.id if isinstance(invoice, Invoice) else invoice
-            self._enter("send_invoice", invoice_id=raw_id, options=options)
             stored = self._find(invoice)
             if stored.status is InvoiceStatus.DRAFT:
-                if not (options.auto_finalize and Capability.FINALIZE_INVOICE in self.capabilities):
-                    raise self._rejected(errors.Conflict, "status",
-                                         "a draft cannot be sent; finalize it first", status=409)
+                if not options.auto_finalize:
+                    raise self._conflict(errors.Conflict, "status",
+                                         "a draft cannot be sent; finalize it first")
                 stored = self._finalize(stored)
             if stored.status in (InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE):
-                raise self._rejected(errors.Conflict, "status",
-                                     f"a {stored.status.value} invoice cannot be sent", status=409)
+                raise self._conflict(errors.Conflict, "status",
+                                     f"a {stored.status.value} invoice cannot be sent")
             email = stored.customer.email if stored.customer is not None else None
             if not email:
-                if self.profile.name == "salla":
-                    raise errors.ValidationError(_SALLA_SEND_FAILED, provider=self.name,
-                                                 status=422)
-                raise self._rejected(errors.ValidationError, "customer_email",
-                                     "the invoice's customer has no email address")
-            n = self._next("message")
-            salla = self.profile.name == "salla"
-            receipt = SendReceipt(
+                raise self._conflict(errors.ValidationError, "customer_email",
+                                     "the invoice's customer has no email address", 422)
+            return done(SendReceipt(
                 invoice_id=stored.id, sent=True, recipient=email,
                 cc=self.sender_email if options.cc_sender else None,
-                message_id=None if salla else f"fake-message-{n}",
-                pdf_attached=None if salla else bool(options.attach_pdf),
-                message=_SALLA_SENT if salla else None,
-                raw={"profile": self.profile.name, "invoice_number": stored.number},
-            )
-            self._outbox.append(receipt)
-            return done(receipt)
+                message_id=f"fake-message-{self._next('message')}",
+                pdf_attached=bool(options.attach_pdf),
+                raw={"invoice_number": stored.number},
+            ))
 
     def void_invoice(self, invoice: Invoice | str) -> Operation[Invoice]:
         """Void an open invoice; anything else is a `Conflict`."""
         with self._lock:
-            raw_id = invoice.id if isinstance(invoice, Invoice) else invoice
-            self._enter("void_invoice", invoice_id=raw_id)
             stored = self._find(invoice)
-            if stored.status not in (InvoiceStatus.OPEN, InvoiceStatus.ISSUED):
-                raise self._rejected(errors.Conflict, "status",
-                                     f"only open invoices can be voided; this one is "
-                                     f"{stored.status.value}", status=409)
+            if stored.status is not InvoiceStatus.OPEN:
+                raise self._conflict(errors.Conflict, "status", "only open invoices can be "
+                                     f"voided; this one is {stored.status.value}")
             return done(self._with_status(stored, InvoiceStatus.VOID))
-
-    def _finalize(self, stored: Invoice) -> Invoice:
-        if stored.status is not InvoiceStatus.DRAFT:
-            raise self._rejected(errors.Conflict, "status",
-                                 f"only drafts can be finalized; this one is "
-                                 f"{stored.status.value}", status=409)
-        return self._with_status(stored, InvoiceStatus.OPEN,
-                                 number=stored.number or self._new_number())
 
     def finalize_invoice(self, invoice: Invoice | str) -> Operation[Invoice]:
         """Turn a draft into an open invoice and give it the next `INV-0001`-style number."""
         with self._lock:
-            raw_id = invoice.id if isinstance(invoice, Invoice) else invoice
-            self._enter("finalize_invoice", invoice_id=raw_id)
             return done(self._finalize(self._find(invoice)))
 
     def get_pdf_url(self, invoice: Invoice | str) -> Operation[str]:
         """A URL under a reserved `.invalid` host: well formed, never fetchable."""
         with self._lock:
-            raw_id = invoice.id if isinstance(invoice, Invoice) else invoice
-            self._enter("get_pdf_url", invoice_id=raw_id)
             stored = self._find(invoice)
             return done(stored.pdf_url or f"{_FILES_HOST}/{stored.id}.pdf")
 
     def create_customer(self, customer: Customer) -> Operation[Customer]:
-        """Store *customer* with a new id (name and email are required, as on DayZero)."""
-        with self._lock:
-            self._enter("create_customer", customer=customer)
-            return done(self._add_customer(customer))
-
-    def _add_customer(self, customer: Customer) -> Customer:
+        """Store *customer* with a new id (name and email are required)."""
         if not isinstance(customer, Customer):
             raise errors.InvalidRequest(
                 f"expected a Customer, got {type(customer).__name__}", provider=self.name)
-        missing = [name for name in ("name", "email") if not getattr(customer, name)]
-        if missing:
-            raise errors.InvalidRequest(
-                f"a customer needs a name and an email; missing: {', '.join(missing)}",
-                provider=self.name, fields={name: ["required"] for name in missing})
+        problems = DraftProblems(self.name)
+        for field in ("name", "email"):
+            if not getattr(customer, field):
+                problems.add(field, "required")
         if customer.id is not None:
-            message = "a new customer has no id yet; the provider assigns it"
-            raise errors.InvalidRequest(message, provider=self.name,
-                                        fields={"customer.id": [message]})
-        email = customer.email
-        assert email is not None
-        if self.profile.name == "dayzero" and "@" not in email:
-            # DayZero validates the address (a FastAPI 422 on `POST /customers`).
-            text = "value is not a valid email address: An email address must have an @-sign."
-            raise errors.ValidationError(f"request validation failed: body.email: {text}",
-                                         provider=self.name, status=422,
-                                         code="value_error", fields={"body.email": [text]})
-        n = self._next("customer")
-        new_id = (str(uuid.uuid5(_NAMESPACE, f"{self.profile.name}-customer-{n}"))
-                  if self.profile.name != "salla" else str(500_000 + n))
-        if self.profile.name == "default":
-            new_id = f"cus_{n:06d}"
-        stored = attrs.evolve(customer, id=new_id)
-        self._customers[new_id] = stored
-        return stored
-
-    # ---- seeding ---------------------------------------------------------------------------
-    def seed(self, *items: Invoice | InvoiceDraft | Customer) -> list[Any]:
-        """Preload invoices (stored as given), drafts (created under the profile's rules)
-        and customers; nothing is logged in `calls` and no failure is injected."""
-        results: list[Any] = []
+            problems.add("customer.id", "a new customer has no id yet; the provider assigns it")
+        problems.raise_if_any()
         with self._lock:
-            for item in items:
-                if isinstance(item, Customer):
-                    results.append(self._add_customer(item))
-                elif isinstance(item, InvoiceDraft):
-                    self.check_features(item)
-                    checked = self.check_draft(item)
-                    results.append(self._store(
-                        self._create_inline_customer(checked, live=False)))
-                elif isinstance(item, Invoice):
-                    invoice_id = self.profile.id_pattern.check(item.id, provider=self.name)
-                    if invoice_id in self._invoices:
-                        raise ValueError(f"an invoice with id {invoice_id!r} is already stored")
-                    stored = attrs.evolve(item, provider=self.name)
-                    self._invoices[invoice_id] = stored
-                    results.append(stored)
-                else:
-                    raise TypeError(
-                        f"seed takes Invoice, InvoiceDraft or Customer, got {type(item).__name__}")
-        return results
+            stored = attrs.evolve(customer, id=f"cus_{self._next('customer'):06d}")
+            self._customers[str(stored.id)] = stored
+            return done(stored)
+
+    # ---- test helpers -------------------------------------------------------------------
+    def store(self, invoice: Invoice) -> Invoice:
+        """Store *invoice* as given (any status, any number): what `seed()` does with an
+        `Invoice`. Its id must have the fake's form (`inv_000123`) and be new."""
+        invoice_id = _FAKE_ID.check(invoice.id, provider=self.name)
+        with self._lock:
+            if invoice_id in self._invoices:
+                raise ValueError(f"an invoice with id {invoice_id!r} is already stored")
+            stored = attrs.evolve(invoice, provider=self.name)
+            self._invoices[invoice_id] = stored
+            return stored
 
     def sample_draft(self, n: int = 1) -> InvoiceDraft:
-        """A valid, sendable draft for this profile, unique for each *n*.
-
-        For the `dayzero` profile this creates the draft's customer in the fake first, so
-        the draft names it by id (an id-less customer would be created with the invoice).
-        """
+        """A valid, sendable draft, unique for each *n* (an order, a number, 15% tax)."""
         qty = Decimal(2)
-        if self.profile.name == "dayzero":
-            with self._lock:
-                customer = self._add_customer(
-                    Customer(name=f"Customer {n}", email=f"customer{n}@example.com"))
-            price = Money("12.50", "USD")
-            return InvoiceDraft(
-                customer=customer, currency="USD", issue_date=self.today,
-                due_date=self.today + dt.timedelta(days=30), description=f"Order {n}",
-                items=(LineItem(name=f"Item {n}", quantity=qty, unit_price=price,
-                                total=price * qty),),
-            )
-        price = Money("100.00", "SAR")
+        price = Money("100.00", "EUR")
         subtotal = price * qty
         tax = (subtotal * Decimal("0.15")).quantize()
         return InvoiceDraft(
             order_id=str(7_000_000 + n), number=f"F-{n:05d}",
-            customer=Customer(name=f"عميل {n}", email=f"customer{n}@example.com"),
-            currency="SAR", issue_date=self.today,
-            items=(LineItem(name=f"منتج {n}", quantity=qty, unit_price=price, total=subtotal,
+            customer=Customer(name=f"Customer {n}", email=f"customer{n}@example.com"),
+            currency="EUR", issue_date=self.today,
+            items=(LineItem(name=f"Item {n}", quantity=qty, unit_price=price, total=subtotal,
                             tax_rate=Decimal(15)),),
-            subtotal=subtotal, shipping=Money.zero("SAR"), cash_on_delivery=Money.zero("SAR"),
-            tax_rate=Decimal(15), tax=tax, total=subtotal + tax,
+            subtotal=subtotal, tax_rate=Decimal(15), tax=tax, total=subtotal + tax,
         )
+
+
+def _date_setting(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise errors.ConfigurationError(f"today must be a YYYY-MM-DD date, got {value!r}",
+                                    setting="today", provider="fake")
 
 
 def _form(draft: InvoiceDraft) -> str:
@@ -792,6 +377,16 @@ def _form(draft: InvoiceDraft) -> str:
     if draft.document_pdf is not None:
         return "file"
     return "order" if draft.from_order else "data"
+
+
+def _items_total(items: Iterable[LineItem]) -> Money | None:
+    total: Money | None = None
+    for item in items:
+        line = item.total if item.total is not None else item.unit_price * item.quantity
+        if item.total is None and item.discount is not None:
+            line = line - item.discount
+        total = line if total is None else total + line
+    return total
 
 
 def _matches(invoice: Invoice, query: InvoiceQuery) -> bool:
@@ -820,98 +415,465 @@ def _matches(invoice: Invoice, query: InvoiceQuery) -> bool:
     return True
 
 
-def _provider_for(provider: FakeProvider | None, profile: str | None,
-                  settings: Mapping[str, Any]) -> FakeProvider:
-    for name in ("base_url", "http_client"):
-        if name in settings:
-            raise errors.ConfigurationError(
-                f"the fake makes no HTTP requests; {name} does not apply", setting=name,
-                provider="fake")
-    if provider is None:
-        return FakeProvider(profile=profile or "default")
-    if not isinstance(provider, FakeProvider):
-        raise TypeError(f"expected a FakeProvider, got {type(provider).__name__}")
-    if profile is not None and profile != provider.profile.name:
+# ---- the controls: one recorder in front of any provider ------------------------------------
+@attrs.frozen(slots=True)
+class _Failure:
+    error: Exception
+    operation: str | None
+
+
+class _Recorder(Provider):
+    """The provider a fake gateway talks to: logs each operation, injects the failures a
+    test asked for, keeps the outbox, and hands everything else to the provider it wraps
+    (the neutral `FakeProvider`, or a plugin's real provider on its sandbox)."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+        self.outbox: list[SendReceipt] = []
+        self.calls: list[FakeCall] = []
+        self.once: list[_Failure] = []
+        self.always: list[_Failure] = []
+
+    def forget(self) -> None:
+        """Drop the outbox, the call log and every injected failure."""
+        with self._lock:
+            self.outbox.clear()
+            self.calls.clear()
+            self.once.clear()
+            self.always.clear()
+
+    def _enter(self, operation: str, **arguments: Any) -> None:
+        """Log the call; raise the injected failure that applies to it, if any."""
+        with self._lock:
+            self.calls.append(FakeCall(operation, arguments))
+            for i, failure in enumerate(self.once):
+                if failure.operation in (None, operation):
+                    del self.once[i]
+                    raise failure.error
+            for failure in self.always:
+                if failure.operation in (None, operation):
+                    try:
+                        fresh = copy.copy(failure.error)
+                    except Exception:
+                        fresh = failure.error
+                    raise fresh
+
+    # ---- what the wrapped provider decides ------------------------------------------------
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """The wrapped provider's capabilities."""
+        return self.inner.capabilities
+
+    def _unsupported(self, feature: Capability, hint: str = "") -> errors.UnsupportedFeature:
+        return self.inner._unsupported(feature, hint)
+
+    def check_draft(self, draft: InvoiceDraft) -> InvoiceDraft:
+        """The wrapped provider's draft rules."""
+        return self.inner.check_draft(draft)
+
+    def secrets(self) -> Iterable[str]:
+        """The wrapped provider's secrets."""
+        return self.inner.secrets()
+
+    def auth_headers(self) -> Mapping[str, str]:
+        """The wrapped provider's authentication headers."""
+        return self.inner.auth_headers()
+
+    def default_headers(self) -> Mapping[str, str]:
+        """The wrapped provider's headers."""
+        return self.inner.default_headers()
+
+    @property
+    def auth_generation(self) -> int:
+        """The wrapped provider's credential generation."""
+        return self.inner.auth_generation
+
+    def needs_refresh(self) -> bool:
+        """Whether the wrapped provider's credentials need renewing."""
+        return self.inner.needs_refresh()
+
+    def can_refresh(self) -> bool:
+        """Whether the wrapped provider can renew its credentials."""
+        return self.inner.can_refresh()
+
+    def refresh(self) -> Operation[None]:
+        """The wrapped provider's credential renewal."""
+        return self.inner.refresh()
+
+    def error_from_response(self, response: Response) -> errors.ProviderError:
+        """The wrapped provider's reading of an error response."""
+        return self.inner.error_from_response(response)
+
+    def close(self) -> None:
+        """Close the wrapped provider."""
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return f"<fake {self.inner!r}>"
+
+    # ---- operations: logged, failure-injected, then the wrapped provider's ---------------
+    def create_invoice(self, draft: InvoiceDraft) -> Operation[Invoice]:
+        """Logged as `create_invoice`, then the wrapped provider's."""
+        self._enter("create_invoice", draft=draft)
+        return (yield from self.inner.create_invoice(draft))
+
+    def get_invoice(self, invoice_id: str) -> Operation[Invoice]:
+        """Logged as `get_invoice`, then the wrapped provider's."""
+        self._enter("get_invoice", invoice_id=invoice_id)
+        return (yield from self.inner.get_invoice(invoice_id))
+
+    def list_page(self, query: InvoiceQuery, cursor: str | None) -> Operation[Page]:
+        """Logged as `list_invoices` (once per page), then the wrapped provider's."""
+        self._enter("list_invoices", query=query, cursor=cursor)
+        return (yield from self.inner.list_page(query, cursor))
+
+    def send_invoice(self, invoice: Invoice | str, options: SendOptions) -> Operation[SendReceipt]:
+        """Logged as `send_invoice`; a successful receipt goes to the outbox."""
+        self._enter("send_invoice", invoice_id=_id_of(invoice), options=options)
+        receipt = yield from self.inner.send_invoice(invoice, options)
+        with self._lock:
+            self.outbox.append(receipt)
+        return receipt
+
+    def void_invoice(self, invoice: Invoice | str) -> Operation[Invoice]:
+        """Logged as `void_invoice`, then the wrapped provider's."""
+        self._enter("void_invoice", invoice_id=_id_of(invoice))
+        return (yield from self.inner.void_invoice(invoice))
+
+    def finalize_invoice(self, invoice: Invoice | str) -> Operation[Invoice]:
+        """Logged as `finalize_invoice`, then the wrapped provider's."""
+        self._enter("finalize_invoice", invoice_id=_id_of(invoice))
+        return (yield from self.inner.finalize_invoice(invoice))
+
+    def get_pdf_url(self, invoice: Invoice | str) -> Operation[str]:
+        """Logged as `get_pdf_url`, then the wrapped provider's."""
+        self._enter("get_pdf_url", invoice_id=_id_of(invoice))
+        return (yield from self.inner.get_pdf_url(invoice))
+
+    def create_customer(self, customer: Customer) -> Operation[Customer]:
+        """Logged as `create_customer`, then the wrapped provider's."""
+        self._enter("create_customer", customer=customer)
+        return (yield from self.inner.create_customer(customer))
+
+
+_recorder_classes: dict[type[Provider], type[_Recorder]] = {}
+
+
+def _recorder_class(inner: type[Provider]) -> type[_Recorder]:
+    # The class-level facts the core reads (name, rate-limit model, order requirement,
+    # distribution) are the wrapped provider's: a fake Salla gateway *is* a Salla gateway.
+    found = _recorder_classes.get(inner)
+    if found is None:
+        found = type(f"Fake{inner.__name__}", (_Recorder,), {
+            "__module__": __name__, "name": inner.name, "features": inner.features,
+            "rate_limit_model": inner.rate_limit_model, "distribution": inner.distribution,
+            "requires_order_id": inner.requires_order_id, "default_base_url": None,
+        })
+        _recorder_classes[inner] = found
+    return found
+
+
+def _id_of(invoice: Invoice | str) -> str:
+    return invoice.id if isinstance(invoice, Invoice) else invoice
+
+
+# ---- profiles -------------------------------------------------------------------------------
+def _sandbox_entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    found: dict[str, Any] = {}
+    for ep in entry_points(group=SANDBOX_ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def profiles() -> list[str]:
+    """The fake's profiles: `default`, then every installed sandbox's name, sorted."""
+    return [DEFAULT_PROFILE, *sorted(_sandbox_entry_points())]
+
+
+def _load_sandbox(profile: str) -> type[SandboxServer]:
+    from .sandbox import SandboxServer
+
+    ep = _sandbox_entry_points().get(profile)
+    if ep is None:
         raise errors.ConfigurationError(
-            "pass either a FakeProvider or a profile, not both", setting="profile",
-            provider="fake")
-    return provider
+            f"unknown fake profile {profile!r}; expected one of {', '.join(profiles())} "
+            "(a platform's profile comes with its plugin's sandbox)",
+            setting="profile", provider="fake")
+    try:
+        cls = ep.load()
+    except Exception as exc:
+        raise errors.ConfigurationError(
+            f"the {profile!r} sandbox is installed but failed to load: "
+            f"{type(exc).__name__}: {exc}", setting="profile", provider="fake") from exc
+    if not isinstance(cls, type) or not issubclass(cls, SandboxServer):
+        raise errors.ConfigurationError(
+            f"entry point {profile!r} in {SANDBOX_ENTRY_POINT_GROUP} is not a SandboxServer",
+            setting="profile", provider="fake")
+    return cls
+
+
+class _Profile:
+    """What a fake gateway stands on: its provider (wrapped by the recorder), the sandbox
+    (platform profiles only) and a plain gateway on the same state for setup calls (it
+    holds no connection: the controls keep working after the gateway is closed)."""
+
+    def __init__(self, provider: FakeProvider | None, profile: str | None,
+                 today: dt.date | str | None, sender_email: str | None,
+                 settings: Mapping[str, Any]) -> None:
+        for name in ("base_url", "http_client"):
+            if name in settings:
+                raise errors.ConfigurationError(
+                    f"the fake chooses its own transport; {name} does not apply",
+                    setting=name, provider="fake")
+        if provider is not None and not isinstance(provider, FakeProvider):
+            raise errors.ConfigurationError(
+                f"expected a FakeProvider, got {type(provider).__name__}", setting="provider",
+                provider="fake")
+        name = profile or DEFAULT_PROFILE
+        if not isinstance(name, str):
+            raise errors.ConfigurationError("profile must be a name", setting="profile",
+                                            provider="fake")
+        self.name = name
+        self.sandbox: SandboxServer | None = None
+        self.base_url: str | None = None
+        self.provider: Provider
+        if name == DEFAULT_PROFILE:
+            if provider is not None and (today is not None or sender_email is not None):
+                raise errors.ConfigurationError(
+                    "pass either a FakeProvider or its settings (today, sender_email)",
+                    setting="provider", provider="fake")
+            self.provider = provider or FakeProvider(
+                today, **({"sender_email": sender_email} if sender_email else {}))
+            return
+        if provider is not None:
+            raise errors.ConfigurationError(
+                "pass either a FakeProvider or a platform profile, not both", setting="profile",
+                provider="fake")
+        if sender_email is not None:
+            raise errors.ConfigurationError(
+                f"on the {name} profile the platform decides where a cc goes; sender_email "
+                "applies to the default profile only", setting="sender_email", provider="fake")
+        from .._registry import _split, load_provider
+
+        self.sandbox_class = _load_sandbox(name)
+        self.sandbox = self.sandbox_class()
+        self.today = _date_setting(today)
+        self._set_today()
+        connection = dict(self.sandbox.settings())
+        self.base_url = str(connection.pop("base_url", self.sandbox.url))
+        provider_class = load_provider(name)
+        _, own = _split(provider_class, name, connection)
+        self.provider = provider_class(**own)
+
+    def _set_today(self) -> None:
+        if self.sandbox is not None and self.today is not None:
+            self.sandbox.today = self.today
+
+    def reset(self, clients: Iterable[Any]) -> None:
+        """A fresh state: the neutral store emptied, or a new sandbox in the old one's place."""
+        if self.sandbox is None:
+            assert isinstance(self.provider, FakeProvider)
+            self.provider.reset()
+            return
+        self.sandbox = self.sandbox_class()
+        self._set_today()
+        for client in clients:
+            client._transport.sandbox = self.sandbox
+
+
+def _fake_init(gateway: Gateway | AsyncGateway, provider: FakeProvider | None,
+               profile: str | None, today: dt.date | str | None, sender_email: str | None,
+               settings: dict[str, Any], *, asynchronous: bool) -> None:
+    """Build a fake gateway: the shared part of `FakeGateway` and `AsyncFakeGateway`."""
+    stand = _Profile(provider, profile, today, sender_email, settings)
+    recorder = _recorder_class(type(stand.provider))(stand.provider)
+    gateway.__dict__["_fake_stand"] = stand
+    if stand.sandbox is None:
+        base = Gateway if not asynchronous else AsyncGateway
+        base.__init__(gateway, recorder, **settings)  # type: ignore[arg-type]
+        gateway.__dict__["_fake_setup"] = Gateway(stand.provider)
+        return
+    from .._http import in_process_client
+
+    client = in_process_client(stand.sandbox, asynchronous=asynchronous)
+    base = Gateway if not asynchronous else AsyncGateway
+    base.__init__(gateway, recorder, base_url=stand.base_url,  # type: ignore[arg-type]
+                  http_client=client, **settings)
+    gateway._runner._owns_client = True  # type: ignore[union-attr]  # ours: closed with us
+    setup_client = in_process_client(stand.sandbox, asynchronous=False)
+    setup = Gateway(stand.provider, base_url=stand.base_url, http_client=setup_client)
+    setup._runner._owns_client = True  # type: ignore[union-attr]
+    gateway.__dict__["_fake_setup"] = setup
+    gateway.__dict__["_fake_clients"] = (client, setup_client)
 
 
 class _FakeControls:
     """The test controls shared by the sync and async fake gateways."""
 
     _provider: Provider
+    _fake_stand: _Profile
+    _fake_setup: Gateway
 
     @property
-    def fake(self) -> FakeProvider:
-        """The in-memory provider (its store is shared by `with_options` views)."""
+    def _recorder(self) -> _Recorder:
         provider = self._provider
-        assert isinstance(provider, FakeProvider)
+        assert isinstance(provider, _Recorder)
         return provider
 
     @property
     def profile(self) -> str:
-        """The profile's name: `"default"`, `"salla"` or `"dayzero"`."""
-        return self.fake.profile.name
+        """The profile's name: `"default"`, or the platform's (`"salla"`, `"dayzero"`...)."""
+        return self._fake_stand.name
+
+    @property
+    def fake(self) -> FakeProvider | None:
+        """The neutral in-memory provider (default profile); `None` on a platform profile,
+        whose state lives in `sandbox`."""
+        provider = self._fake_stand.provider
+        return provider if isinstance(provider, FakeProvider) else None
+
+    @property
+    def sandbox(self) -> SandboxServer | None:
+        """The sandbox a platform profile runs on, in process (`None` on the default
+        profile): inspect or change its state, push faults (`sandbox.faults.push(...)`)."""
+        return self._fake_stand.sandbox
 
     @property
     def outbox(self) -> tuple[SendReceipt, ...]:
         """Every receipt of a successful send, oldest first."""
-        return self.fake.outbox
+        recorder = self._recorder
+        with recorder._lock:
+            return tuple(recorder.outbox)
 
     @property
     def calls(self) -> tuple[FakeCall, ...]:
-        """Every operation that reached the provider (capability-gated calls never do)."""
-        return self.fake.calls
+        """Every operation that reached the provider (capability-gated and refused drafts
+        never do), oldest first."""
+        recorder = self._recorder
+        with recorder._lock:
+            return tuple(recorder.calls)
 
     @property
     def invoices(self) -> tuple[Invoice, ...]:
-        """Every stored invoice, in creation order."""
-        return self.fake.invoices
+        """Every invoice the provider holds: in creation order on the default profile, in
+        the platform's listing order on a platform profile. Not logged in `calls`."""
+        fake = self.fake
+        if fake is not None:
+            return fake.invoices
+        return tuple(self._fake_setup.list_invoices())
 
     def fail_next(self, error: Exception, operation: str | None = None) -> None:
         """Make the next call (of *operation*, one of `OPERATIONS`, or any) raise *error*."""
-        self.fake.fail_next(error, operation)
+        failure = _failure(error, operation)
+        recorder = self._recorder
+        with recorder._lock:
+            recorder.once.append(failure)
 
     def fail_always(self, error: Exception, operation: str | None = None) -> None:
-        """Make every call (of *operation*, or any) raise *error* until `clear_failures()`."""
-        self.fake.fail_always(error, operation)
+        """Make every call (of *operation*, or any) raise a copy of *error* until
+        `clear_failures()`: an outage rather than a blip."""
+        failure = _failure(error, operation)
+        recorder = self._recorder
+        with recorder._lock:
+            recorder.always.append(failure)
 
     def clear_failures(self) -> None:
-        """Forget every injected failure."""
-        self.fake.clear_failures()
+        """Forget every injected failure, pending or persistent."""
+        recorder = self._recorder
+        with recorder._lock:
+            recorder.once.clear()
+            recorder.always.clear()
 
     def reset(self) -> None:
-        """Forget every invoice, customer, receipt, call and failure."""
-        self.fake.reset()
+        """Forget everything: invoices, customers (a fresh sandbox on a platform profile),
+        outbox, calls and failures."""
+        self._recorder.forget()
+        self._fake_stand.reset(self.__dict__.get("_fake_clients", ()))
 
     def seed(self, *items: Invoice | InvoiceDraft | Customer) -> list[Any]:
-        """Preload invoices, drafts and customers (see `FakeProvider.seed`)."""
-        return self.fake.seed(*items)
+        """Preload state without logging calls or injecting failures: drafts are created
+        under the profile's rules (on a platform profile, through its sandbox), customers
+        are created where the platform can create them, and invoices (default profile
+        only) are stored as given, any status. Returns what was created, in order."""
+        results: list[Any] = []
+        setup = self._fake_setup
+        for item in items:
+            if isinstance(item, InvoiceDraft):
+                results.append(setup.create_invoice(item))
+            elif isinstance(item, Customer):
+                results.append(setup.create_customer(item))
+            elif isinstance(item, Invoice):
+                fake = self.fake
+                if fake is None:
+                    raise errors.UnsupportedFeature(
+                        f"the {self.profile} profile holds only what its platform creates: "
+                        "seed an InvoiceDraft (or change sandbox state directly)",
+                        feature="seed_invoice", provider=self.profile)
+                results.append(fake.store(item))
+            else:
+                raise TypeError(
+                    f"seed takes Invoice, InvoiceDraft or Customer, got {type(item).__name__}")
+        return results
 
     def sample_draft(self, n: int = 1) -> InvoiceDraft:
-        """A valid, sendable draft for this profile, unique for each *n*."""
-        return self.fake.sample_draft(n)
+        """A valid, sendable draft for this profile, unique for each *n* (on a platform
+        profile, the sandbox's: it creates the order or customer the draft needs)."""
+        fake = self.fake
+        if fake is not None:
+            return fake.sample_draft(n)
+        sandbox = self.sandbox
+        assert sandbox is not None
+        return sandbox.sample_draft(n)
+
+
+def _failure(error: Exception, operation: str | None) -> _Failure:
+    if not isinstance(error, Exception):
+        raise TypeError(f"error must be an exception instance, got {error!r}")
+    if operation is not None and operation not in OPERATIONS:
+        raise ValueError(
+            f"unknown operation {operation!r}; expected one of {', '.join(sorted(OPERATIONS))}")
+    return _Failure(error, operation)
 
 
 class FakeGateway(_FakeControls, Gateway):
-    """A sync gateway on the in-memory fake: `FakeGateway(profile="salla")` or
-    `invoicekit.connect("fake", profile="salla")`; same API as every gateway, plus the
-    test controls (`outbox`, `calls`, `fail_next`, `seed`...)."""
+    """A sync gateway on the fake: `FakeGateway()`, `FakeGateway(profile="salla")` or
+    `invoicekit.connect("fake", profile="salla")`; the same API as every gateway, plus the
+    test controls (`outbox`, `calls`, `fail_next`, `seed`, `sandbox`...)."""
 
     def __init__(self, provider: FakeProvider | None = None, *, profile: str | None = None,
+                 today: dt.date | str | None = None, sender_email: str | None = None,
                  **settings: Any) -> None:
-        super().__init__(_provider_for(provider, profile, settings), **settings)
+        _fake_init(self, provider, profile, today, sender_email, settings, asynchronous=False)
 
 
 class AsyncFakeGateway(_FakeControls, AsyncGateway):
-    """The async twin of `FakeGateway` (`invoicekit.connect_async("fake")`)."""
+    """The async twin of `FakeGateway` (`invoicekit.connect_async("fake")`). Its test
+    controls (`seed`, `invoices`...) are plain calls: the fake answers in process. It needs
+    no closing (it holds no connection), so it works in any event loop."""
 
     def __init__(self, provider: FakeProvider | None = None, *, profile: str | None = None,
+                 today: dt.date | str | None = None, sender_email: str | None = None,
                  **settings: Any) -> None:
-        super().__init__(_provider_for(provider, profile, settings), **settings)
+        _fake_init(self, provider, profile, today, sender_email, settings, asynchronous=True)
 
 
-FakeProvider.gateway_class = FakeGateway
-FakeProvider.async_gateway_class = AsyncFakeGateway
+def connect_fake(settings: Mapping[str, Any], *, asynchronous: bool
+                 ) -> FakeGateway | AsyncFakeGateway:
+    """`connect("fake", **settings)`: the registry's way in (no entry-point scan)."""
+    allowed = {"profile", "today", "sender_email", "timeout", "max_retries", "retry",
+               "throttle", "hooks", "ignore_unsupported"}
+    unknown = sorted(set(settings) - allowed - {"base_url", "http_client"})
+    if unknown:
+        raise errors.ConfigurationError(
+            f"unknown setting{'s' if len(unknown) > 1 else ''} for provider 'fake': "
+            f"{', '.join(unknown)}; it accepts: {', '.join(sorted(allowed))}",
+            setting=unknown[0], provider="fake")
+    if asynchronous:
+        return AsyncFakeGateway(**settings)
+    return FakeGateway(**settings)
+
+
+__all__ += ["connect_fake"]

@@ -18,6 +18,7 @@ Only loopback addresses are served; this is a test and demo tool, not a producti
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import email.parser
 import email.policy
 import http.server
@@ -35,7 +36,11 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._model import InvoiceDraft
+from ..errors import UnsupportedFeature
+
 __all__ = [
+    "ConnectionLost",
     "Fault",
     "FaultQueue",
     "LoggedRequest",
@@ -146,6 +151,18 @@ class SandboxError(Exception):
         self.headers = dict(headers or {})
 
 
+class ConnectionLost(Exception):
+    """Raised by `SandboxServer.respond` where a socket server would drop the connection
+    (a `reset`, `truncate` or `lost_answer` fault): the in-process transport turns it into
+    the transport error a real client would see."""
+
+    def __init__(self, kind: str, *, carried_out: bool) -> None:
+        super().__init__(f"connection dropped by a {kind!r} fault"
+                         + (" after the request was carried out" if carried_out else ""))
+        self.kind = kind
+        self.carried_out = carried_out
+
+
 Handler = Callable[..., SandboxResponse]
 
 
@@ -160,6 +177,10 @@ class Route:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_compiled", re.compile(self.pattern))
+
+    def serves(self, path: str) -> bool:
+        """Whether this route's path pattern matches *path* (whatever the method)."""
+        return self._compiled.fullmatch(path) is not None
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path's named groups if this route serves *method* *path*."""
@@ -346,6 +367,9 @@ class LoggedRequest:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The standard library listens with a backlog of 5: under a few dozen concurrent
+    # clients the kernel resets connections before any handler runs. Serve like a server.
+    request_queue_size = 1024
     sandbox: SandboxServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -372,6 +396,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.sandbox._sandbox_handle(self)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+    do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve
 
 
 class SandboxServer:
@@ -401,6 +426,8 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._routes = list(self.routes())
+        self.today: dt.date | None = None
+        """Set to issue new invoices on a fixed date (deterministic tests)."""
 
     # ---- to override -----------------------------------------------------------------
     def routes(self) -> Iterable[Route]:
@@ -427,6 +454,19 @@ class SandboxServer:
     def internal_error(self, exc: Exception) -> SandboxResponse:
         """Answer for a bug in a handler: a 500 the client will see as a provider failure."""
         return json_response(500, {"error": f"sandbox handler failed: {type(exc).__name__}"})
+
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments for `invoicekit.connect(name, **sandbox.settings())`: the base
+        URL, plus the test credentials a subclass adds."""
+        return {"base_url": self.url}
+
+    def sample_draft(self, n: int = 1) -> InvoiceDraft:
+        """A valid, sendable draft on this platform, different for each *n*; it creates in
+        the sandbox's state whatever the draft needs (an order, a customer). The fake's
+        platform profile (`connect("fake", profile=NAME)`) and the contract suite use it.
+        """
+        raise UnsupportedFeature(f"the {self.name} sandbox offers no sample draft",
+                                 feature="sample_draft", provider=self.name)
 
     # ---- running from the command line --------------------------------------------------
     @classmethod
@@ -483,11 +523,18 @@ class SandboxServer:
     # ---- lifecycle ---------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The base URL clients use (`http://127.0.0.1:PORT` + `base_path`)."""
+        """The base URL clients use: `http://127.0.0.1:PORT` + `base_path` while serving on
+        a socket, else `in_process_url` (the address the in-process transport answers)."""
         if self._server is None:
-            raise RuntimeError("the sandbox is not running; call start() first")
+            return self.in_process_url
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}{self.base_path}"
+
+    @property
+    def in_process_url(self) -> str:
+        """`https://<name>.sandbox.invalid` + `base_path`: the base URL of this sandbox when
+        it answers in process (a fake profile), under a reserved name no network resolves."""
+        return f"https://{self.name}.sandbox.invalid{self.base_path}"
 
     def start(self) -> SandboxServer:
         """Bind and serve in a background thread; returns self."""
@@ -546,41 +593,73 @@ class SandboxServer:
         with self._log_lock:
             self.requests.clear()
 
-    # ---- request handling ----------------------------------------------------------------
-    def _sandbox_handle(self, h: _Handler) -> None:
-        split = urllib.parse.urlsplit(h.path)
-        path = split.path
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length > 0 else b""
-        headers = {k.lower(): v for k, v in h.headers.items()}
-        query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
-        method = h.command
-        with self._log_lock:
-            self.requests.append(LoggedRequest(method, path, query, headers, body, time.time()))
-        request = SandboxRequest(method, path, query, headers, body)
+    # ---- to override (continued) -----------------------------------------------------
+    def method_not_allowed(self, request: SandboxRequest, allowed: Sequence[str]
+                           ) -> SandboxResponse:
+        """The answer for a known path asked with a method it does not serve: a JSON 405
+        in the provider's error shape (through `error_body`), with an `Allow` header."""
+        response = self.error_body(405, {"error": "Method Not Allowed"})
+        return attrs.evolve(response, headers={**response.headers, "Allow": ", ".join(allowed)})
 
+    # ---- request handling ----------------------------------------------------------------
+    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes
+                ) -> SandboxResponse:
+        """Answer one request in process, exactly as the socket server would: logged, faults
+        applied, rate-limited, routed.
+
+        *target* is the request target (`/admin/v2/orders/invoices?page=2`); header names
+        may have any case. A `stall` fault sleeps here; `reset`, `truncate` and
+        `lost_answer` raise `ConnectionLost` (a `lost_answer` after carrying the request
+        out), where a socket server would drop the connection. This is what the fake's
+        platform profiles run on (`invoicekit.connect("fake", profile="salla")`).
+        """
+        request, fault = self._receive(method, target, headers, body)
+        if fault is not None and fault.kind in ("reset", "truncate"):
+            raise ConnectionLost(fault.kind, carried_out=False)
+        if fault is not None and fault.kind in ("status", "empty"):
+            return self._fault_response(fault)
+        response = self._sandbox_dispatch(request)
+        if fault is not None and fault.kind == "after":
+            raise ConnectionLost(fault.kind, carried_out=True)
+        return response
+
+    def _receive(self, method: str, target: str, headers: Mapping[str, str], body: bytes
+                 ) -> tuple[SandboxRequest, Fault | None]:
+        """Parse and log a request, take the fault that applies (a stall waits here)."""
+        split = urllib.parse.urlsplit(target)
+        path = split.path
+        lowered = {k.lower(): v for k, v in headers.items()}
+        query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+        with self._log_lock:
+            self.requests.append(LoggedRequest(method, path, query, lowered, body, time.time()))
         fault = self.faults.take(method, path)
         if fault is not None and fault.kind == "stall":
             self._stopping.wait(fault.delay)
-        elif fault is not None and fault.kind == "reset":
+        return SandboxRequest(method, path, query, lowered, body), fault
+
+    def _sandbox_handle(self, h: _Handler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length > 0 else b""
+        request, fault = self._receive(h.command, h.path, dict(h.headers.items()), body)
+        if fault is not None and fault.kind == "reset":
             self._sandbox_reset(h)
             return
-        elif fault is not None and fault.kind in ("status", "empty", "truncate"):
+        if fault is not None and fault.kind in ("status", "empty", "truncate"):
             self._sandbox_send_fault(h, fault)
             return
-
-        response = self._sandbox_dispatch(request, path)
+        response = self._sandbox_dispatch(request)
         if fault is not None and fault.kind == "after":
             self._sandbox_reset(h)
             return
         self._sandbox_send(h, response)
 
-    def _sandbox_dispatch(self, request: SandboxRequest, path: str) -> SandboxResponse:
+    def _sandbox_dispatch(self, request: SandboxRequest) -> SandboxResponse:
         rl_headers: dict[str, str] = {}
         if self.rate_limit is not None:
             allowed, rl_headers = self.rate_limit.hit(self.rate_limit_key(request))
             if not allowed:
                 return self.rate_limited(request, rl_headers)
+        path = request.path
         if self.base_path and not path.startswith(self.base_path):
             return self.not_found(request)
         relative = path[len(self.base_path):] or "/"
@@ -591,7 +670,9 @@ class SandboxServer:
                     response = route.handler(request, **params)
                     break
             else:
-                response = self.not_found(request)
+                methods = sorted({r.method for r in self._routes if r.serves(relative)})
+                response = (self.method_not_allowed(request, methods) if methods
+                            else self.not_found(request))
         except SandboxError as err:
             response = self.error_body(err.status, err.body)
             if err.headers:
@@ -601,6 +682,22 @@ class SandboxServer:
         if rl_headers:
             response = attrs.evolve(response, headers={**rl_headers, **response.headers})
         return response
+
+    @staticmethod
+    def _fault_body(fault: Fault) -> tuple[bytes, str]:
+        body = fault.body
+        if isinstance(body, str):
+            return body.encode("utf-8"), "text/html; charset=utf-8"
+        if isinstance(body, bytes):
+            return body, "application/json"
+        return json.dumps(body, ensure_ascii=False).encode("utf-8"), \
+            "application/json; charset=utf-8"
+
+    def _fault_response(self, fault: Fault) -> SandboxResponse:
+        data, default_type = self._fault_body(fault)
+        return SandboxResponse(fault.status, b"" if fault.kind == "empty" else data,
+                               {"Content-Type": fault.content_type or default_type,
+                                **fault.headers})
 
     @staticmethod
     def _sandbox_send(h: _Handler, response: SandboxResponse) -> None:
@@ -613,16 +710,7 @@ class SandboxServer:
             h.wfile.write(response.body)
 
     def _sandbox_send_fault(self, h: _Handler, fault: Fault) -> None:
-        body = fault.body
-        if isinstance(body, str):
-            data = body.encode("utf-8")
-            default_type = "text/html; charset=utf-8"
-        elif isinstance(body, bytes):
-            data = body
-            default_type = "application/json"
-        else:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            default_type = "application/json; charset=utf-8"
+        data, default_type = self._fault_body(fault)
         if fault.kind == "empty":
             data = b""
         h.send_response(fault.status)

@@ -29,10 +29,12 @@ import secrets
 import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
 
+from invoicekit import Customer, InvoiceDraft, LineItem, Money
 from invoicekit.testing.sandbox import (
     RateLimit,
     Route,
@@ -169,6 +171,26 @@ class DayZeroSandbox(SandboxServer):
         """Make *token* expired: every request with it gets 401 from now on."""
         with self.lock:
             self.tokens[token].expired = True
+
+    def sample_draft(self, n: int = 1) -> InvoiceDraft:
+        """A USD draft whose customer is created here first, in the default business (so
+        the draft names it by id), unique for each *n*."""
+        customer_id = str(uuid.uuid4())
+        name, email = f"Customer {n}", f"customer{n}@example.com"
+        with self.lock:
+            self.customers[customer_id] = {
+                "id": customer_id, "name": name, "email": email, "tax_id": None,
+                "phone": None, "created_at": _now().isoformat(),
+                "_business": DEFAULT_BUSINESS_ID}
+        today = self.today or _now().date()
+        price = Money("12.50", "USD")
+        qty = Decimal(2)
+        return InvoiceDraft(
+            customer=Customer(id=customer_id, name=name, email=email), currency="USD",
+            issue_date=today, due_date=today + dt.timedelta(days=30), description=f"Order {n}",
+            items=(LineItem(name=f"Item {n}", quantity=qty, unit_price=price,
+                            total=price * qty),),
+        )
 
     def settings(self, business_id: str = DEFAULT_BUSINESS_ID) -> dict[str, str]:
         """`connect("dayzero", **sandbox.settings())` keyword arguments for a business."""
@@ -451,7 +473,7 @@ class DayZeroSandbox(SandboxServer):
                 "id": iid, "status": "draft", "number": None, "currency": currency,
                 "customer_id": customer["id"], "customer_name": customer["name"],
                 "customer_email": customer["email"], "description": description,
-                "issue_date": issue or now.date().isoformat(), "due_date": due,
+                "issue_date": issue or (self.today or now.date()).isoformat(), "due_date": due,
                 "line_items": items, "subtotal": total, "total": total, "total_paid": 0,
                 "balance_due": total, "pdf_url": None,
                 "hosted_invoice_url": f"https://pay.sandbox.ondayzero.example/i/{iid}",

@@ -52,6 +52,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from invoicekit import Customer, InvoiceDraft, LineItem, Money
 from invoicekit.provider import json_body
 from invoicekit.testing.sandbox import (
     RateLimit,
@@ -354,6 +355,28 @@ class SallaSandbox(SandboxServer):
                 "payment_method": "bank",
             }
             return order_id
+
+    def sample_draft(self, n: int = 1) -> InvoiceDraft:
+        """A data-form tax invoice draft for a new order of the default store (whose
+        customer has an email, so the invoice can be sent), unique for each *n*."""
+        price = Money("100.00", "SAR")
+        qty = Decimal(2)
+        # Salla takes an invoice's lines from its order: the order holds the same line.
+        order_id = self.add_order(
+            email=f"customer{n}@example.sa", customer=f"عميل {n}", shipping=Decimal(0),
+            items=[{"name": f"منتج {n}", "sku": f"SKU-{n}", "product_id": str(5000 + n),
+                    "quantity": int(qty), "price": price.amount}])
+        subtotal = price * qty
+        tax = (subtotal * Decimal("0.15")).quantize()
+        return InvoiceDraft(
+            order_id=order_id, number=f"F-{n:05d}",
+            customer=Customer(name=f"عميل {n}", email=f"customer{n}@example.sa"),
+            currency="SAR", issue_date=self.today,
+            items=(LineItem(name=f"منتج {n}", quantity=qty, unit_price=price, total=subtotal,
+                            tax_rate=Decimal(15)),),
+            subtotal=subtotal, shipping=Money.zero("SAR"), cash_on_delivery=Money.zero("SAR"),
+            tax_rate=Decimal(15), tax=tax, total=subtotal + tax,
+        )
 
     def settings(self, token: str = DEFAULT_TOKEN) -> dict[str, str]:
         """`connect("salla", **sandbox.settings())` keyword arguments."""
