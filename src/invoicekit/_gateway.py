@@ -198,39 +198,6 @@ class _GatewayBase:
         )
         self.events.emit(SendEvent(name, self.provider, invoice_id, receipt, error))
 
-    def _options_copy(self, **changes: Any) -> Any:
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone._call = attrs.evolve(self._call, **changes)
-        clone._is_view = True
-        return clone
-
-    def __repr__(self) -> str:
-        where = f" {self._base_url}" if self._base_url else ""
-        return f"<{type(self).__name__} {self.provider!r}{where}>"
-
-
-class Gateway(_GatewayBase):
-    """The sync gateway: `invoicekit.connect(name, **settings)` returns one."""
-
-    def __init__(self, provider: Provider, *, http_client: Any = None, **settings: Any) -> None:
-        super().__init__(provider, **settings)
-        self._runner: SyncRunner | None = None
-        if self._base_url is not None:
-            from ._http import SyncRunner
-
-            self._runner = SyncRunner(self._engine(), http_client)
-        elif http_client is not None:
-            raise errors.ConfigurationError(
-                f"{provider.name} makes no HTTP requests; http_client does not apply",
-                setting="http_client")
-
-    def _run(self, op: Operation[T]) -> T:
-        if self._runner is None:
-            return _run_offline(op)
-        return self._runner.run(op, timeout=self._call.timeout,
-                                max_retries=self._call.max_retries)
-
     def with_options(
         self,
         *,
@@ -251,6 +218,56 @@ class Gateway(_GatewayBase):
             changes["ignore_unsupported"] = bool(ignore_unsupported)
         return self._options_copy(**changes)  # type: ignore[no-any-return]
 
+    @property
+    def provider_object(self) -> Provider:
+        """The sans-IO provider behind this gateway, for provider-specific operations."""
+        return self._provider
+
+    def _query(self, query: InvoiceQuery | None) -> InvoiceQuery:
+        self._require(Capability.LIST_INVOICES)
+        q = query if query is not None else InvoiceQuery()
+        if not isinstance(q, InvoiceQuery):
+            raise errors.InvalidRequest(f"expected an InvoiceQuery, got {type(q).__name__}")
+        return q
+
+    def _make_runner(self, http_client: Any, *, asynchronous: bool) -> Any:
+        """The runner for an HTTP provider (none for one that makes no requests)."""
+        if self._base_url is None:
+            if http_client is not None:
+                raise errors.ConfigurationError(
+                    f"{self.provider} makes no HTTP requests; http_client does not apply",
+                    setting="http_client")
+            return None
+        from ._http import AsyncRunner, SyncRunner
+
+        runner_class = AsyncRunner if asynchronous else SyncRunner
+        return runner_class(self._engine(), http_client)
+
+    def _options_copy(self, **changes: Any) -> Any:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._call = attrs.evolve(self._call, **changes)
+        clone._is_view = True
+        return clone
+
+    def __repr__(self) -> str:
+        where = f" {self._base_url}" if self._base_url else ""
+        return f"<{type(self).__name__} {self.provider!r}{where}>"
+
+
+class Gateway(_GatewayBase):
+    """The sync gateway: `invoicekit.connect(name, **settings)` returns one."""
+
+    def __init__(self, provider: Provider, *, http_client: Any = None, **settings: Any) -> None:
+        super().__init__(provider, **settings)
+        self._runner: SyncRunner | None = self._make_runner(http_client, asynchronous=False)
+
+    def _run(self, op: Operation[T]) -> T:
+        if self._runner is None:
+            return _run_offline(op)
+        return self._runner.run(op, timeout=self._call.timeout,
+                                max_retries=self._call.max_retries)
+
     def create_invoice(self, draft: InvoiceDraft) -> Invoice:
         """Create an invoice (or credit note) from *draft*."""
         self._require(Capability.CREATE_INVOICE)
@@ -263,11 +280,7 @@ class Gateway(_GatewayBase):
 
     def list_invoices(self, query: InvoiceQuery | None = None) -> Iterator[Invoice]:
         """Every invoice matching *query*, fetched lazily one page at a time."""
-        self._require(Capability.LIST_INVOICES)
-        q = query if query is not None else InvoiceQuery()
-        if not isinstance(q, InvoiceQuery):
-            raise errors.InvalidRequest(f"expected an InvoiceQuery, got {type(q).__name__}")
-        return self._iterate(q)
+        return self._iterate(self._query(query))
 
     def _iterate(self, query: InvoiceQuery) -> Iterator[Invoice]:
         cursor: str | None = None
@@ -317,11 +330,6 @@ class Gateway(_GatewayBase):
         """Run a provider-specific operation (`gateway.run(provider_obj.some_op(...))`)."""
         return self._run(op)
 
-    @property
-    def provider_object(self) -> Provider:
-        """The sans-IO provider behind this gateway, for provider-specific operations."""
-        return self._provider
-
     def close(self) -> None:
         """Release connections (only those the gateway opened itself)."""
         if self._is_view or self._closed:
@@ -344,38 +352,13 @@ class AsyncGateway(_GatewayBase):
 
     def __init__(self, provider: Provider, *, http_client: Any = None, **settings: Any) -> None:
         super().__init__(provider, **settings)
-        self._runner: AsyncRunner | None = None
-        if self._base_url is not None:
-            from ._http import AsyncRunner
-
-            self._runner = AsyncRunner(self._engine(), http_client)
-        elif http_client is not None:
-            raise errors.ConfigurationError(
-                f"{provider.name} makes no HTTP requests; http_client does not apply",
-                setting="http_client")
+        self._runner: AsyncRunner | None = self._make_runner(http_client, asynchronous=True)
 
     async def _run(self, op: Operation[T]) -> T:
         if self._runner is None:
             return _run_offline(op)
         return await self._runner.run(op, timeout=self._call.timeout,
                                       max_retries=self._call.max_retries)
-
-    def with_options(
-        self,
-        *,
-        timeout: Timeout | float | Default | None = DEFAULT,
-        max_retries: int | Default = DEFAULT,
-        ignore_unsupported: bool | Default = DEFAULT,
-    ) -> Self:
-        """A view of this gateway with other per-call settings; it shares the connection."""
-        changes: dict[str, Any] = {}
-        if not isinstance(timeout, Default):
-            changes["timeout"] = Timeout.coerce(timeout)
-        if not isinstance(max_retries, Default):
-            changes["max_retries"] = RetryPolicy(max_retries=max_retries).max_retries
-        if not isinstance(ignore_unsupported, Default):
-            changes["ignore_unsupported"] = bool(ignore_unsupported)
-        return self._options_copy(**changes)  # type: ignore[no-any-return]
 
     async def create_invoice(self, draft: InvoiceDraft) -> Invoice:
         """Create an invoice (or credit note) from *draft*."""
@@ -389,11 +372,7 @@ class AsyncGateway(_GatewayBase):
 
     def list_invoices(self, query: InvoiceQuery | None = None) -> AsyncIterator[Invoice]:
         """Every invoice matching *query*, fetched lazily one page at a time."""
-        self._require(Capability.LIST_INVOICES)
-        q = query if query is not None else InvoiceQuery()
-        if not isinstance(q, InvoiceQuery):
-            raise errors.InvalidRequest(f"expected an InvoiceQuery, got {type(q).__name__}")
-        return self._iterate(q)
+        return self._iterate(self._query(query))
 
     async def _iterate(self, query: InvoiceQuery) -> AsyncIterator[Invoice]:
         cursor: str | None = None
@@ -443,11 +422,6 @@ class AsyncGateway(_GatewayBase):
     async def run(self, op: Operation[T]) -> T:
         """Run a provider-specific operation."""
         return await self._run(op)
-
-    @property
-    def provider_object(self) -> Provider:
-        """The sans-IO provider behind this gateway, for provider-specific operations."""
-        return self._provider
 
     async def aclose(self) -> None:
         """Release connections (only those the gateway opened itself)."""

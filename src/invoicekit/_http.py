@@ -1,11 +1,12 @@
 """The one module that imports `httpx`: execution, retries, throttling, logging, redaction.
 
 Providers describe requests (`Request`) and parse responses (`Response`); this module
-runs them. The retry and error policy is written once, as a generator of actions
-(`_Send`, `_Sleep`, `_Refresh`) in `HttpEngine.attempts`; `SyncRunner` performs those
-actions with `httpx.Client` and `time.sleep`, `AsyncRunner` with `httpx.AsyncClient`
-and `asyncio.sleep`. So sync and async behave identically by construction, and any
-provider built on `Provider` gets an async gateway with no second copy of its code.
+runs them. The provider's operation and the retry and error policy are composed into **one**
+generator of actions (`_Send`, `_Sleep`, `_Refresh`), `HttpEngine.operation`; `SyncRunner`
+performs those actions with `httpx.Client` and `time.sleep`, `AsyncRunner` with
+`httpx.AsyncClient` and `asyncio.sleep`, and neither holds any policy. So sync and async
+behave identically by construction, and any provider built on `Provider` gets an async
+gateway with no second copy of its code.
 
 Policy (see docs/reliability.md):
 
@@ -454,6 +455,34 @@ class HttpEngine:
             raise TypeError(f"a provider operation must yield Request objects, got {nxt!r}")
         return nxt, None
 
+    def operation(self, op: Operation[T], client: httpx.Client | httpx.AsyncClient, *,
+                  timeout: Timeout, max_retries: int) -> Generator[_Action, Any, T]:
+        """The one generator a runner drives: the provider's operation and the HTTP policy
+        (refresh, throttle, retry, `OutcomeUnknown` for writes) composed, yielding only
+        actions (`_Send`, `_Sleep`, `_Refresh`) and returning the operation's result.
+
+        Each `Request` the operation yields is carried out by `attempts`; its `Response`
+        (or the typed error) goes back into the operation. Closing this generator (a
+        cancelled task) closes the operation and releases any throttle slot it held.
+        """
+        state = _OpState()
+        value: Response | BaseException | None = None
+        try:
+            while True:
+                req, result = self.step(op, value, state)
+                if req is None:
+                    return result  # type: ignore[return-value]
+                try:
+                    response = yield from self.attempts(req, client, timeout=timeout,
+                                                        max_retries=max_retries)
+                except errors.InvoiceKitError as exc:
+                    value = scrub_exception(exc)
+                else:
+                    state.answered(response)
+                    value = response
+        finally:
+            op.close()
+
 
 def _resolve(value: Any, default: Any) -> Any:
     return default if isinstance(value, Default) else value
@@ -498,27 +527,9 @@ class SyncRunner:
     def run(self, op: Operation[T], *, timeout: Timeout | Default = DEFAULT,
             max_retries: int | Default = DEFAULT) -> T:
         """Drive *op* to completion; per-call settings override the gateway's."""
-        t: Timeout = _resolve(timeout, self.engine.timeout)
-        retries: int = _resolve(max_retries, self.engine.retry.max_retries)
-        state = _OpState()
-        value: Response | BaseException | None = None
-        try:
-            while True:
-                req, result = self.engine.step(op, value, state)
-                if req is None:
-                    return result  # type: ignore[return-value]
-                try:
-                    response = self._perform(
-                        self.engine.attempts(req, self.client, timeout=t, max_retries=retries))
-                except errors.InvoiceKitError as exc:
-                    value = scrub_exception(exc)
-                else:
-                    state.answered(response)
-                    value = response
-        finally:
-            op.close()
-
-    def _perform(self, gen: Generator[_Action, Any, Response]) -> Response:
+        gen = self.engine.operation(
+            op, self.client, timeout=_resolve(timeout, self.engine.timeout),
+            max_retries=_resolve(max_retries, self.engine.retry.max_retries))
         value: Any = None
         try:
             while True:
@@ -526,30 +537,33 @@ class SyncRunner:
                     action = gen.send(value)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
-                if isinstance(action, _Send):
-                    if self.client.is_closed:
-                        raise _client_closed(self.engine.provider.name)
-                    try:
-                        value = self.client.send(action.request, follow_redirects=False)
-                    except Exception as exc:
-                        value = exc
-                elif isinstance(action, _Sleep):
-                    if not _instant_waits and action.seconds > 0:
-                        time.sleep(action.seconds)
-                    value = None
-                else:
-                    marker = _enter_refresh(self.engine.provider)
-                    try:
-                        with self._refresh_lock:
-                            provider = self.engine.provider
-                            if provider.auth_generation == action.seen_generation:
-                                self.run(provider.refresh())
-                                self.engine.register_secrets()
-                    finally:
-                        _refreshing.reset(marker)
-                    value = None
+                value = self._perform(action)
         finally:
             gen.close()
+
+    def _perform(self, action: _Action) -> Any:
+        """Do what *action* says; return what goes back into the generator."""
+        if isinstance(action, _Send):
+            if self.client.is_closed:
+                raise _client_closed(self.engine.provider.name)
+            try:
+                return self.client.send(action.request, follow_redirects=False)
+            except Exception as exc:
+                return exc
+        if isinstance(action, _Sleep):
+            if not _instant_waits and action.seconds > 0:
+                time.sleep(action.seconds)
+            return None
+        marker = _enter_refresh(self.engine.provider)
+        try:
+            with self._refresh_lock:
+                provider = self.engine.provider
+                if provider.auth_generation == action.seen_generation:
+                    self.run(provider.refresh())
+                    self.engine.register_secrets()
+        finally:
+            _refreshing.reset(marker)
+        return None
 
     def close(self) -> None:
         """Close the client if this runner created it (a caller's client stays open)."""
@@ -575,27 +589,9 @@ class AsyncRunner:
     async def run(self, op: Operation[T], *, timeout: Timeout | Default = DEFAULT,
                   max_retries: int | Default = DEFAULT) -> T:
         """Drive *op* to completion; per-call settings override the gateway's."""
-        t: Timeout = _resolve(timeout, self.engine.timeout)
-        retries: int = _resolve(max_retries, self.engine.retry.max_retries)
-        state = _OpState()
-        value: Response | BaseException | None = None
-        try:
-            while True:
-                req, result = self.engine.step(op, value, state)
-                if req is None:
-                    return result  # type: ignore[return-value]
-                try:
-                    response = await self._perform(
-                        self.engine.attempts(req, self.client, timeout=t, max_retries=retries))
-                except errors.InvoiceKitError as exc:
-                    value = scrub_exception(exc)
-                else:
-                    state.answered(response)
-                    value = response
-        finally:
-            op.close()
-
-    async def _perform(self, gen: Generator[_Action, Any, Response]) -> Response:
+        gen = self.engine.operation(
+            op, self.client, timeout=_resolve(timeout, self.engine.timeout),
+            max_retries=_resolve(max_retries, self.engine.retry.max_retries))
         value: Any = None
         try:
             while True:
@@ -603,32 +599,35 @@ class AsyncRunner:
                     action = gen.send(value)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
-                if isinstance(action, _Send):
-                    if self.client.is_closed:
-                        raise _client_closed(self.engine.provider.name)
-                    try:
-                        value = await self.client.send(action.request, follow_redirects=False)
-                    except Exception as exc:
-                        value = exc
-                elif isinstance(action, _Sleep):
-                    if not _instant_waits and action.seconds > 0:
-                        await asyncio.sleep(action.seconds)
-                    value = None
-                else:
-                    if self._refresh_lock is None:
-                        self._refresh_lock = asyncio.Lock()
-                    marker = _enter_refresh(self.engine.provider)
-                    try:
-                        async with self._refresh_lock:
-                            provider = self.engine.provider
-                            if provider.auth_generation == action.seen_generation:
-                                await self.run(provider.refresh())
-                                self.engine.register_secrets()
-                    finally:
-                        _refreshing.reset(marker)
-                    value = None
+                value = await self._perform(action)
         finally:
             gen.close()
+
+    async def _perform(self, action: _Action) -> Any:
+        """Do what *action* says; return what goes back into the generator."""
+        if isinstance(action, _Send):
+            if self.client.is_closed:
+                raise _client_closed(self.engine.provider.name)
+            try:
+                return await self.client.send(action.request, follow_redirects=False)
+            except Exception as exc:
+                return exc
+        if isinstance(action, _Sleep):
+            if not _instant_waits and action.seconds > 0:
+                await asyncio.sleep(action.seconds)
+            return None
+        if self._refresh_lock is None:
+            self._refresh_lock = asyncio.Lock()
+        marker = _enter_refresh(self.engine.provider)
+        try:
+            async with self._refresh_lock:
+                provider = self.engine.provider
+                if provider.auth_generation == action.seen_generation:
+                    await self.run(provider.refresh())
+                    self.engine.register_secrets()
+        finally:
+            _refreshing.reset(marker)
+        return None
 
     async def aclose(self) -> None:
         """Close the client if this runner created it (a caller's client stays open)."""
