@@ -101,10 +101,13 @@ def test_credit_notes_and_documents_are_unsupported(mock_gw: invoicekit.Gateway,
 
 
 def test_provider_check_is_usable_without_a_gateway() -> None:
+    """Migration planning and tools ask the provider directly: features, then the rules."""
     from invoicekit_dayzero import DayZeroProvider
 
     provider = DayZeroProvider(token="dz_x123", business_id=CUSTOMER_ID)
-    with pytest.raises(errors.UnsupportedFeature):
-        provider.check_draft(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
-    with pytest.raises(errors.InvalidRequest):
-        next(provider.create_invoice(make_draft(1, currency="SAR")))
+    with pytest.raises(errors.UnsupportedFeature) as unsupported:
+        provider.check_features(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
+    assert unsupported.value.feature == "credit_note"
+    with pytest.raises(errors.InvalidRequest) as invalid:
+        provider.check_draft(make_draft(1, currency="SAR"))
+    assert list(invalid.value.fields) == ["currency"]
