@@ -111,3 +111,48 @@ def test_provider_check_is_usable_without_a_gateway() -> None:
     with pytest.raises(errors.InvalidRequest) as invalid:
         provider.check_draft(make_draft(1, currency="SAR"))
     assert list(invalid.value.fields) == ["currency"]
+
+
+# ---- one check per create ------------------------------------------------------------------
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[InvoiceDraft]:
+    """Record every call of DayZero's one draft check (`_rules.check_draft`)."""
+    from invoicekit_dayzero import _rules
+
+    seen: list[InvoiceDraft] = []
+    real = _rules.check_draft
+
+    def counting(draft: InvoiceDraft) -> InvoiceDraft:
+        seen.append(draft)
+        return real(draft)
+
+    monkeypatch.setattr(_rules, "check_draft", counting)
+    return seen
+
+
+def test_a_create_checks_the_draft_once(gw: invoicekit.Gateway,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting(monkeypatch)
+    draft = make_draft(3)  # a new customer: two requests, still one check
+    invoice = gw.create_invoice(draft)
+    assert seen == [draft]
+    assert invoice.total == Money("761.00", "USD")  # 125.50 + 2 x 126.50 + 3 x 127.50
+    with pytest.raises(errors.InvalidRequest):
+        gw.create_invoice(make_draft(1, currency="SAR"))
+    assert len(seen) == 2
+
+
+@pytest.mark.anyio
+async def test_an_async_create_checks_the_draft_once(agw: invoicekit.AsyncGateway,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting(monkeypatch)
+    draft = make_draft(1)
+    await agw.create_invoice(draft)
+    assert seen == [draft]
+
+
+def test_features_are_refused_before_the_rules_run(mock_gw: invoicekit.Gateway,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting(monkeypatch)
+    with pytest.raises(errors.UnsupportedFeature):
+        mock_gw.create_invoice(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
+    assert seen == []

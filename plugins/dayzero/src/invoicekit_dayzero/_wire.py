@@ -351,8 +351,9 @@ def to_invoice(data: Any) -> Invoice:
     if status.__class__ is not str:
         raise _wrong("status", "a string", status, data)
     number = _text(data, "number")
+    alias = _text(data, "invoice_number")
     if number is None:
-        number = _text(data, "invoice_number")
+        number = alias
     customer_id = _text(data, "customer_id")
     customer_name = _text(data, "customer_name")
     customer_email = _text(data, "customer_email")
