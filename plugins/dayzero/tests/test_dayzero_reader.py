@@ -156,7 +156,12 @@ def test_float_cents_in_a_page_name_the_item() -> None:
     page["items"][1]["line_items"][0]["unit_price"] = "12.5"
     with pytest.raises(errors.ProviderUnavailable) as info:
         _wire.invoice_page(response(page))
-    assert ("items[1].line_items[0].unit_price: expected integer cents, got '12.5'"
+    assert ("unusable invoice from DayZero: items[1].line_items[0].unit_price: expected "
+            "integer cents, got '12.5'" in str(info.value))
+    page["items"][1] = ["not", "an", "invoice"]
+    with pytest.raises(errors.ProviderUnavailable) as info:
+        _wire.invoice_page(response(page))
+    assert ("unusable invoice from DayZero: items[1]: expected an invoice object, got list"
             in str(info.value))
 
 
@@ -354,6 +359,10 @@ def test_generated_invoices_read_exactly(data: dict[str, Any], wrap: bool) -> No
         cents = data.get(key)
         assert (None if money is None else (money.amount, money.currency)) == (
             None if cents is None else (exact(cents, places), code))
+    for field in ("issue_date", "due_date"):
+        text = data.get(field)
+        assert getattr(invoice, field) == (None if text is None else dt.date(
+            int(text[:4]), int(text[5:7]), int(text[8:10])))
     lines = data["line_items"] or []
     assert len(invoice.items) == len(lines)
     for item, line in zip(invoice.items, lines, strict=True):

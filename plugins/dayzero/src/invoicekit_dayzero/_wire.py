@@ -131,12 +131,18 @@ def wire_statuses(status: InvoiceStatus) -> frozenset[str]:
 
 
 class WireFormatError(ValueError):
-    """A DayZero payload that does not have the documented shape; the message starts with
-    the path of the offending field (`line_items[2].unit_price: expected ...`).
+    """A DayZero payload that does not have the documented shape: `path` names the
+    offending field (`line_items[2].unit_price`; empty for the payload itself), `problem`
+    says what was wrong with it.
 
     The readers that have the `Response` turn it into `Response.malformed(...)`, the typed
     error; it never reaches a caller as it is.
     """
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+        self.problem = problem
 
 
 # ---- customers and send receipts: cattrs ----------------------------------------------
@@ -284,8 +290,8 @@ def _wrong(path: str, expected: str, value: Any, container: Any = None) -> WireF
     """The error for the value at *path*: what was expected, and what came instead."""
     key = path.rpartition(".")[2].partition("[")[0]
     if value is None and isinstance(container, dict) and key not in container:
-        return WireFormatError(f"{path}: expected {expected}, got nothing (the field is missing)")
-    return WireFormatError(f"{path}: expected {expected}, got {_shown(value)}")
+        return WireFormatError(path, f"expected {expected}, got nothing (the field is missing)")
+    return WireFormatError(path, f"expected {expected}, got {_shown(value)}")
 
 
 def _text(data: dict[str, Any], name: str) -> str | None:
@@ -342,7 +348,7 @@ def to_invoice(data: Any) -> Invoice:
     stay in `Invoice.raw`.
     """
     if data.__class__ is not dict:
-        raise WireFormatError(f"expected an invoice object, got {type(data).__name__}")
+        raise WireFormatError("", f"expected an invoice object, got {type(data).__name__}")
     get = data.get
     invoice_id = get("id")
     if invoice_id.__class__ is not str or _is_uuid(invoice_id) is None:
@@ -437,10 +443,14 @@ def to_invoice(data: Any) -> Invoice:
 
 
 def _invoice(response: Response, data: Any, where: str = "") -> Invoice:
+    """`to_invoice`, its failure as the typed error; *where* is the invoice's own path in
+    the body (`items[3]` in a list page)."""
     try:
         return to_invoice(data)
     except WireFormatError as exc:
-        raise response.malformed(f"unusable invoice from DayZero: {where}{exc}", exc) from None
+        path = ".".join(part for part in (where, exc.path) if part)
+        shown = f"{path}: {exc.problem}" if path else exc.problem
+        raise response.malformed(f"unusable invoice from DayZero: {shown}", exc) from None
 
 
 def parse_invoice(response: Response) -> Invoice:
@@ -484,7 +494,7 @@ def invoice_page(response: Response) -> InvoicePage:
         if value is not None and value.__class__ is not cls:
             raise response.malformed(f"unusable invoice list from DayZero: "
                                      f"{_wrong(name, expected, value)}")
-    invoices = tuple([_invoice(response, item, f"items[{index}].")
+    invoices = tuple([_invoice(response, item, f"items[{index}]")
                       for index, item in enumerate(raw_items)])
     return InvoicePage(invoices, None if more is False else cursor or None)
 

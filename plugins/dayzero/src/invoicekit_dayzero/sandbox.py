@@ -101,7 +101,9 @@ class DayZeroSandbox(SandboxServer):
     `settings()` gives what `invoicekit.connect("dayzero", ...)` needs for the default
     business. `wrap_responses=True` wraps every success in `{success, message, code,
     data}`; `more_field="has_more"` names the paging flag as DayZero's guide does;
-    `rate_limit=RateLimit(100, 60, model="window")` limits each token.
+    `rate_limit=RateLimit(100, 60, model="window")` limits each token. For tests,
+    `sample_draft(n)` gives a valid, sendable draft and `today` fixes the issue date of new
+    invoices. Ids and currencies are refused with the plugin's own rules (`_rules`).
     """
 
     name: ClassVar[str] = "dayzero"
