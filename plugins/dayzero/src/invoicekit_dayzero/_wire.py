@@ -337,6 +337,17 @@ def _currency(value: Any) -> tuple[str, int]:
     return code, MINOR_UNITS[code]
 
 
+def _money(memo: dict[int, Money], cents: int | None, exponent: int, code: str
+           ) -> Money | None:
+    """`Money` for *cents* (`None` for `None`), shared through *memo* within one invoice."""
+    if cents is None:
+        return None
+    found = memo.get(cents)
+    if found is None:
+        found = memo[cents] = Money(Decimal(cents).scaleb(-exponent, _EXACT), code)
+    return found
+
+
 def to_invoice(data: Any) -> Invoice:
     """The `Invoice` for one decoded DayZero invoice object; `WireFormatError` naming the
     field for anything else.
@@ -375,15 +386,9 @@ def to_invoice(data: Any) -> Invoice:
     due_date = _day(data, "due_date")
     code, exponent = _currency(get("currency"))
     # One `Money` per amount within one invoice (a subtotal, total and balance due are
-    # often the same amount; `Money` is immutable).
+    # often the same amount; `Money` is immutable), built exactly from the cents.
     memo: dict[int, Money] = {}
-
-    def money(cents: int) -> Money:
-        found = memo.get(cents)
-        if found is None:
-            found = memo[cents] = Money(Decimal(cents).scaleb(-exponent, _EXACT), code)
-        return found
-
+    memo_get = memo.get
     lines = get("line_items")
     if lines is None:
         lines = ()  # a summary (list view) carries `line_items: null`
@@ -414,8 +419,14 @@ def to_invoice(data: Any) -> Invoice:
         value = line_get("id")
         if value is not None and value.__class__ is not str:
             raise _wrong(f"line_items[{index}].id", "a string or null", value)
-        items.append(LineItem(name=name, quantity=Decimal(quantity), unit_price=money(cents),
-                              total=money(amount)))
+        price = memo_get(cents)
+        if price is None:
+            price = memo[cents] = Money(Decimal(cents).scaleb(-exponent, _EXACT), code)
+        line_total = memo_get(amount)
+        if line_total is None:
+            line_total = memo[amount] = Money(Decimal(amount).scaleb(-exponent, _EXACT), code)
+        items.append(LineItem(name=name, quantity=Decimal(quantity), unit_price=price,
+                              total=line_total))
     customer = None
     if customer_id is not None or customer_name or customer_email:
         customer = Customer(id=customer_id, name=customer_name, email=customer_email)
@@ -431,10 +442,10 @@ def to_invoice(data: Any) -> Invoice:
         currency=code,
         customer=customer,
         items=items,
-        subtotal=None if subtotal is None else money(subtotal),
-        total=None if total is None else money(total),
-        amount_paid=None if paid is None else money(paid),
-        balance_due=None if due is None else money(due),
+        subtotal=_money(memo, subtotal, exponent, code),
+        total=_money(memo, total, exponent, code),
+        amount_paid=_money(memo, paid, exponent, code),
+        balance_due=_money(memo, due, exponent, code),
         pdf_url=pdf_url,
         hosted_url=hosted_url,
         description=description,
