@@ -254,6 +254,10 @@ def test_success_false_after_a_write_is_outcome_unknown() -> None:
         "Business suspended", "suspended", 201)
     with pytest.raises(errors.OutcomeUnknown):
         _wire.parse_receipt(response(FAILED, method="POST", status=201), INVOICE_ID)
+    without_data = {"success": False, "message": "Business suspended"}
+    with pytest.raises(errors.OutcomeUnknown) as info:
+        _wire.answered_invoice(response(without_data, method="PUT"))
+    assert info.value.message == "Business suspended"
 
 
 def test_success_false_after_a_read_is_a_provider_error() -> None:

@@ -250,7 +250,9 @@ def _body(response: Response) -> Any:
     outcome in doubt, and a write is never repeated blindly), `ProviderError` after a read.
     """
     payload = response.json()
-    if _is_envelope(payload) and payload.get("success") is False:
+    # A failure may leave `data` out: any object of envelope keys only that says so.
+    if (isinstance(payload, dict) and payload.get("success") is False
+            and payload.keys() <= _ENVELOPE):
         message = payload.get("message")
         code = payload.get("code")
         text = message if isinstance(message, str) and message else "DayZero reported a failure"
