@@ -200,6 +200,8 @@ def test_a_sub_cent_amount_with_many_digits_is_refused() -> None:
     ({"currency": 0}, "currency: expected an ISO 4217 code, got 0"),
     ({"line_items": "nope"}, "line_items: expected a list or null, got 'nope'"),
     ({"line_items": [None]}, "line_items[0]: expected a line item object, got None"),
+    ({"line_items": [[1]]}, "line_items[0]: expected a line item object, got a list of 1"),
+    ({"status": {"a": [[[]]]}}, "status: expected a string, got an object of 1 fields"),
     ({"line_items": [{"description": "x", "quantity": 1.5, "unit_price": 100}]},
      "line_items[0].quantity: expected a whole number, got 1.5"),
     ({"line_items": [{"quantity": 1, "unit_price": 100}]},

@@ -284,6 +284,12 @@ _EXACT: Final = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX,
 
 
 def _shown(value: Any) -> str:
+    """*value* for an error message: short, secrets redacted, containers by kind only
+    (their repr could be huge, or nested deeper than `repr` can go)."""
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} fields"
     text = repr(value)
     return redact(text if len(text) <= 60 else text[:57] + "...")
 
@@ -455,15 +461,19 @@ def to_invoice(data: Any) -> Invoice:
     )
 
 
-def _invoice(response: Response, data: Any, where: str = "") -> Invoice:
-    """`to_invoice`, its failure as the typed error; *where* is the invoice's own path in
-    the body (`items[3]` in a list page)."""
+def _unusable(response: Response, exc: WireFormatError, where: str = "") -> errors.ProviderError:
+    """The typed error for *exc*; *where* is the invoice's own path in the body (`items[3]`
+    in a list page)."""
+    path = ".".join(part for part in (where, exc.path) if part)
+    shown = f"{path}: {exc.problem}" if path else exc.problem
+    return response.malformed(f"unusable invoice from DayZero: {shown}", exc)
+
+
+def _invoice(response: Response, data: Any) -> Invoice:
     try:
         return to_invoice(data)
     except WireFormatError as exc:
-        path = ".".join(part for part in (where, exc.path) if part)
-        shown = f"{path}: {exc.problem}" if path else exc.problem
-        raise response.malformed(f"unusable invoice from DayZero: {shown}", exc) from None
+        raise _unusable(response, exc) from None
 
 
 def parse_invoice(response: Response) -> Invoice:
@@ -507,9 +517,13 @@ def invoice_page(response: Response) -> InvoicePage:
         if value is not None and value.__class__ is not cls:
             raise response.malformed(f"unusable invoice list from DayZero: "
                                      f"{_wrong(name, expected, value)}")
-    invoices = tuple([_invoice(response, item, f"items[{index}]")
-                      for index, item in enumerate(raw_items)])
-    return InvoicePage(invoices, None if more is False else cursor or None)
+    invoices: list[Invoice] = []
+    try:
+        for item in raw_items:
+            invoices.append(to_invoice(item))
+    except WireFormatError as exc:  # the item that failed is the next one
+        raise _unusable(response, exc, f"items[{len(invoices)}]") from None
+    return InvoicePage(tuple(invoices), None if more is False else cursor or None)
 
 
 def parse_customer(response: Response) -> Customer:
