@@ -205,7 +205,10 @@ def _money(value: Any, currency: str, path: str) -> Money | None:
         return None
     if value.__class__ is not dict:
         raise WireFormatError(path, f"expected an amount object, got {_kind(value)}")
-    amount: Any = value.get("amount")
+    try:
+        amount: Any = value["amount"]
+    except KeyError:
+        raise WireFormatError(f"{path}.amount", "missing") from None
     cls = amount.__class__
     if cls is int or (cls is str and amount.isascii() and amount.replace(".", "", 1).isdigit()):
         amount = Decimal(amount)  # the common 130 and "90.50", read as `_number` reads them
@@ -214,13 +217,12 @@ def _money(value: Any, currency: str, path: str) -> Money | None:
         if number is None:
             raise _not_an_amount(amount, f"{path}.amount")
         amount = number
-    own = value.get("currency")
-    if own is not None:
-        try:
-            currency = _CODES[own]  # an exact code or a known alias ("ر.س")
-        except (KeyError, TypeError):
-            if own != "":  # "" is no currency: the invoice's
-                currency = _currency(own, f"{path}.currency")
+    try:
+        currency = _CODES[value["currency"]]  # an exact code or a known alias ("ر.س")
+    except (KeyError, TypeError):  # none (the invoice's), other text, or not text
+        own = value.get("currency")
+        if own is not None and own != "":
+            currency = _currency(own, f"{path}.currency")
     try:
         return Money(amount, currency)
     except errors.InvalidRequest:  # a Decimal NaN or infinity
@@ -290,12 +292,15 @@ def _item(item: Any, currency: str) -> LineItem:
     if item.__class__ is not dict:
         raise WireFormatError("", f"expected an item object, got {_kind(item)}")
     get = item.get
-    name = get("name")
+    try:
+        name = item["name"]
+        price = _money(item["price"], currency, "price")
+    except KeyError as exc:
+        raise WireFormatError(exc.args[0], f"missing: an item needs a {exc.args[0]}") from None
     if name.__class__ is not str:
         name = _text(name, "name")
         if name is None:
             raise WireFormatError("name", "missing: an item needs a name")
-    price = _money(get("price"), currency, "price")
     if price is None:
         raise WireFormatError("price", "missing: an item needs a price")
     quantity = get("quantity", _ONE)
@@ -506,13 +511,8 @@ def _next_page(p: WirePagination) -> str | None:
 
 
 # ---- writing ---------------------------------------------------------------------------
-def _wire_value(draft: InvoiceDraft, draft_field: str, amount: bool) -> Any:
-    value = getattr(draft, draft_field)
-    if not amount:
-        return value
-    if value is None:  # check_draft fills what may be missing; 0 is "nothing charged"
-        return Decimal(0)
-    return value.amount if isinstance(value, Money) else value  # `tax_rate` is a Decimal
+_DATA_BODY = tuple((field.wire, field.draft, field.amount) for field in DATA_FIELDS)
+_ZERO = Decimal(0)
 
 
 def draft_to_wire(draft: InvoiceDraft) -> dict[str, Any]:
@@ -529,8 +529,13 @@ def draft_to_wire(draft: InvoiceDraft) -> dict[str, Any]:
     if kind == "url":
         body["url"] = draft.document_url
     elif kind == "data":
-        for field in DATA_FIELDS:
-            body[field.wire] = _wire_value(draft, field.draft, field.amount)
+        for wire, name, amount in _DATA_BODY:
+            value = getattr(draft, name)
+            if value.__class__ is Money:
+                value = value.amount
+            elif value is None and amount:  # only in an unchecked draft: nothing charged
+                value = _ZERO
+            body[wire] = value  # `tax_rate` is a Decimal, `number` a str
     return body
 
 
