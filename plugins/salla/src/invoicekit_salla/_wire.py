@@ -33,7 +33,6 @@ simplest tool: the list answer's `pagination`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -53,6 +52,7 @@ from invoicekit import (
     errors,
 )
 from invoicekit.provider import (
+    AMOUNT_TEXT,
     CURRENCY_ALIASES,
     MINOR_UNITS,
     base_converter,
@@ -119,16 +119,6 @@ def _kind(value: Any) -> str:
 
 
 # ---- values ----------------------------------------------------------------------------
-_NUMBER = re.compile(
-    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+"        # 90.50, 90, .5, 90.
-    r"|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]*"           # 1,234.50: a point after the groups
-    r"|[0-9]{1,3}(?:,[0-9]{3}){2,})"               # 1,234,567: two groups or more
-)
-"""A numeric string Salla may send. Thousands commas are taken only where no one could
-read them as a decimal comma; Python's other spellings (`1_000`, `1e3`, `NaN`,
-non-ASCII digits) are not Salla's and are refused."""
-
-
 def _number(value: Any) -> Decimal | None:
     """*value* as an exact, finite `Decimal` if it is an amount Salla sends, else `None`."""
     cls = value.__class__
@@ -136,7 +126,7 @@ def _number(value: Any) -> Decimal | None:
         if value.isascii() and value.replace(".", "", 1).isdigit():
             return Decimal(value)  # the common "90.50": nothing to clean
         text = value.strip()
-        if _NUMBER.fullmatch(text) is None:
+        if AMOUNT_TEXT.fullmatch(text) is None:
             return None
         return Decimal(text.replace(",", ""))
     if cls is int:
@@ -158,7 +148,7 @@ def _not_an_amount(value: Any, path: str) -> WireFormatError:
 
 
 def read_amount(value: Any, path: str) -> Decimal:
-    """A JSON number or numeric string (see `_NUMBER`) as an exact, finite `Decimal`.
+    """A JSON number or numeric string (the SDK's `AMOUNT_TEXT`) as an exact, finite `Decimal`.
 
     Raises `WireFormatError` naming *path* for anything else (a float, a boolean, text
     that is not a number or whose commas are ambiguous, NaN or an infinity).
