@@ -111,7 +111,10 @@ def _money(value: Money | None) -> str:
     amount = value.amount
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -value.minor_units:
-        amount = amount.quantize(Decimal(1).scaleb(-value.minor_units))
+        try:
+            amount = amount.quantize(Decimal(1).scaleb(-value.minor_units))
+        except ArithmeticError:  # more digits than the context holds: shown as it is
+            pass
     return f"{amount} {value.currency}"
 
 
@@ -819,7 +822,8 @@ def _print_version(args: argparse.Namespace) -> int:
         _out(_dump(versions))
         return EXIT_OK
     for v in versions:
-        parts = [f"{kind[:-1]} {', '.join(v[kind])}" for kind in ("providers", "sandboxes")
+        parts = [f"{label} {', '.join(v[kind])}"
+                 for kind, label in (("providers", "provider"), ("sandboxes", "sandbox"))
                  if v[kind]]
         _out(f"{v['distribution']} {v['version']}" + (f" ({'; '.join(parts)})" if parts else ""))
     return EXIT_OK

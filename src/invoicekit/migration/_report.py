@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,9 @@ __all__ = ["MigrationReport", "PlanEntry", "Progress"]
 
 _SHOWN = 10
 """Invoices named per reason in the text report; the plan file (JSON lines) has them all."""
+_IDS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                  r"|\b[A-Za-z_-]*\d[\w-]*")
+"""Ids and numbers inside a reason (`invoice:1100000012`, `F-00012`, UUIDs)."""
 
 
 @attrs.frozen(slots=True)
@@ -134,17 +138,21 @@ class MigrationReport:
         if self.not_carried:
             # One line per distinct reason, then the invoices it applies to: thirty
             # invoices refused for the same reason are one reason, not thirty.
-            groups: dict[tuple[str, str, str | None], list[PlanEntry]] = {}
+            # Reasons that differ only in the ids and numbers they name are one reason.
+            groups: dict[tuple[str, str, str], list[PlanEntry]] = {}
             for e in self.not_carried:
-                groups.setdefault((e.category, e.kind, e.reason), []).append(e)
+                shape = _IDS.sub("#", e.reason or "")
+                groups.setdefault((e.category, e.kind, shape), []).append(e)
             lines.append(f"Not carried ({len(self.not_carried)}):")
-            for (category, kind, reason), entries in groups.items():
+            for (category, kind, _), entries in groups.items():
                 verdict = "needs mapping" if category == "needs_mapping" else "cannot carry"
-                lines.append(f"  - [{kind}] {verdict}: {reason}")
+                lines.append(f"  - [{kind}] {verdict}: {entries[0].reason}")
                 labels = [e.source_id + (f" (no. {e.number})" if e.number else "")
                           for e in entries[:_SHOWN]]
                 more = len(entries) - _SHOWN
-                lines.append(f"      {len(entries)} invoice{'s' if len(entries) > 1 else ''}: "
+                own = len({e.reason for e in entries}) > 1
+                lines.append(f"      {len(entries)} invoice{'s' if len(entries) > 1 else ''}"
+                             + (" (each with its own ids)" if own else "") + ": "
                              + ", ".join(labels)
                              + (f" and {more} more (the plan file lists each)" if more > 0
                                 else ""))
