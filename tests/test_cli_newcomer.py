@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -680,3 +681,49 @@ def test_the_draft_reader_builds_the_same_draft_from_json_and_toml(tmp_path: Pat
     (tmp_path / "d.json").write_text(json.dumps(data), encoding="utf-8")
     assert cli._draft_from_data(cli._read_draft_file(str(tmp_path / "d.json")),
                                 "d.json") == draft
+
+
+def test_a_wait_is_said_at_once_between_regular_lines() -> None:
+    import io
+    import logging
+
+    from invoicekit.migration import Progress
+
+    now = [10.0]
+    stream = io.StringIO()
+    display = migrate_cli.ProgressDisplay(stream, tty=False, every=5.0, clock=lambda: now[0])
+    display(Progress("copy", 0, 29))
+    now[0] += 0.5
+    with migrate_cli.watch_rate_limit(display):
+        logging.getLogger("invoicekit.http").info(
+            "%s %s %s: %s, retrying in %.2fs (retry %d of %d)", "salla", "POST", "/x",
+            "HTTP 429", 12.0, 1, 2, extra={"http_retry_reason": "HTTP 429",
+                                           "http_retry_delay": 12.0})
+        logging.getLogger("invoicekit.http").debug(
+            "%s %s %s waits %.3fs for the rate limit", "salla", "GET", "/x", 0.2)
+    assert stream.getvalue().splitlines() == [
+        "copy: 0/29 (starting)",
+        "copy: 0/29 (starting, waiting 12s for the rate limit)",
+    ]
+
+
+def test_tables_on_a_terminal_are_drawn_by_rich(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(_registry, "_registered", {"kinds": KindsFake})
+    monkeypatch.setenv("INVOICEKIT_PROVIDER", "kinds")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code = cli.main(["list"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "rich" in sys.modules
+    rows = [line.split() for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out).splitlines()]
+    assert rows[0] == ["ID", "NUMBER", "KIND", "STATUS", "ISSUED", "TOTAL", "CUSTOMER"]
+    assert rows[2] == ["2", "F-2", "credit", "note", "issued", "-", "1234.50", "SAR", "عميل"]
+
+
+def test_a_sandbox_option_error_has_the_one_prefix(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "sandbox", "salla", "--plan", "gold")
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith(
+        "invoicekit: error: sandbox salla: argument --plan: invalid choice: 'gold'")

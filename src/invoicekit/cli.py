@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import enum
+import functools
 import importlib
 import io
 import json
@@ -735,6 +736,8 @@ def _seeding(cls: type[Any]) -> type[Any]:
 
         @classmethod
         def add_arguments(klass, parser: argparse.ArgumentParser) -> None:
+            # The sandbox builds its own parser: give it the one error prefix too.
+            parser.error = functools.partial(_Parser.error, parser)  # type: ignore[method-assign,arg-type]
             super().add_arguments(parser)
             parser.add_argument("--seed", type=_non_negative, default=0, metavar="N",
                                 help="create N invoices once the sandbox listens")

@@ -189,6 +189,7 @@ class ProgressDisplay:
         self.last = 0.0
         self.last_tick: Progress | None = None
         self.wait_until = 0.0
+        self._announced = 0.0
         self._bar: Any = None
         self._task: Any = None
 
@@ -255,10 +256,13 @@ class ProgressDisplay:
             return
         if self.tty:
             self._draw(p, now)
-        elif seconds >= 1 and now - self.last >= self.every:
+        elif seconds >= 1 and (now - self.last >= self.every
+                               or self.wait_until > self._announced + 1):
+            # A wait of a second or more is said at once, even between regular lines:
+            # otherwise the output would sit still for the whole wait.
             self.stream.write(self.line(p, now) + "\n")
             self.stream.flush()
-            self.last = now
+            self.last, self._announced = now, self.wait_until
 
     def close(self) -> None:
         """Stop the bar (its last state stays on the terminal)."""
