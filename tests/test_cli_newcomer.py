@@ -471,6 +471,13 @@ def test_sandbox_seed_runs_the_sandboxes_seed(tmp_path: Path,
     code, out, _ = run(capsys, "sandbox", "cli-seed", "--help")
     assert code == 0
     assert "--seed N" in out
+    code, out, _ = run(capsys, "--json", "sandbox", "cli-seed", "--port", "0", "--seed", "2")
+    assert code == 0
+    first, _, last = out.splitlines()
+    started = json.loads(first)
+    assert (started["sandbox"], started["settings"]) == ("cli-seed", {})
+    assert started["url"].startswith("http://127.0.0.1:")
+    assert json.loads(last) == {"seeded": ["1", "2"]}
 
 
 def test_the_real_sandboxes_seed_invoices_list_shows(
@@ -633,6 +640,15 @@ def test_a_plan_with_nothing_ready_is_not_ok_and_groups_reasons(
     assert listed.endswith(" and 2 more (the plan file lists each)")
     code, out, _ = run(capsys, *argv, "--plan", "--resume", "--json")
     assert json.loads(out)["nothing_to_copy"] is True
+
+
+def test_a_copy_that_copies_nothing_is_not_ok(
+        store_to_dayzero: tuple[list[str], str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv, _ = store_to_dayzero
+    code, out, _ = run(capsys, *argv)
+    assert code == 1
+    assert "  written this run: 0 (0.0/s)" in out.splitlines()[4]
+    assert out.splitlines()[-1].startswith("NOT OK: nothing is ready to copy")
 
 
 def test_replanning_names_the_resume_flag_with_the_common_prefix(

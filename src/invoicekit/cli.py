@@ -727,12 +727,14 @@ def _cmd_sandbox_list(args: argparse.Namespace, *, usage: bool) -> int:
     return EXIT_OK
 
 
-def _seeding(cls: type[Any]) -> type[Any]:
+def _seeding(cls: type[Any], *, as_json_: bool = False) -> type[Any]:
     """*cls* with a `--seed N` option: N invoices created through the provider's own API
-    once the sandbox listens, so `invoicekit list` has something to show."""
+    once the sandbox listens, so `invoicekit list` has something to show. With *as_json_*
+    its start-up lines are JSON (`{"sandbox", "url", "settings"}`, `{"seeded": [ids]}`)."""
 
     class Seeding(cls):  # type: ignore[misc]
         seed_count = 0
+        as_json = as_json_
 
         @classmethod
         def add_arguments(klass, parser: argparse.ArgumentParser) -> None:
@@ -757,9 +759,18 @@ def _seeding(cls: type[Any]) -> type[Any]:
                         f"the {self.name} sandbox cannot pre-create invoices (no seed())",
                         setting="seed")
                 created = seed(self.seed_count)
-                sys.stdout.write(f"seeded {len(created)} invoices: {', '.join(created)}\n")
+                sys.stdout.write(json.dumps({"seeded": list(created)}) + "\n" if self.as_json
+                                 else f"seeded {len(created)} invoices: {', '.join(created)}\n")
                 sys.stdout.flush()
             super().serve_forever()
+
+        def describe(self) -> str:
+            if not self.as_json:
+                return str(super().describe())
+            settings = getattr(self, "settings", None)
+            # The sandbox's public test credentials, as `connect(name, **settings)` takes them.
+            found = settings() if callable(settings) else {}
+            return json.dumps({"sandbox": self.name, "url": self.url, "settings": found})
 
     Seeding.__name__ = Seeding.__qualname__ = cls.__name__
     return Seeding
@@ -777,7 +788,7 @@ def _cmd_sandbox(args: argparse.Namespace, rest: list[str]) -> int:
                 f"`{PROG} sandbox NAME ...`; `{PROG} sandbox --list` shows the names",
                 setting="sandbox")
         return _cmd_sandbox_list(args, usage=asked or not args.list)
-    cls = _seeding(_load_sandbox(args.name))
+    cls = _seeding(_load_sandbox(args.name), as_json_=args.json)
     # The sandbox parses its own options (--host, --port and those it adds, e.g. --plan).
     return int(cls.run_from_command_line(rest, prog=f"{PROG} sandbox {args.name}"))
 

@@ -207,7 +207,7 @@ class ProgressDisplay:
             parts.append(f"{rate:.1f}/s")
             if p.total is not None and p.done < p.total:
                 parts.append(f"ETA {_eta((p.total - p.done) / rate)}")
-        elif not (p.total is not None and p.done >= p.total):
+        elif not p.done and not (p.total is not None and p.done >= p.total):
             parts.append("starting")
         if p.failed:
             parts.append(f"{p.failed} failed")

@@ -90,11 +90,11 @@ class MigrationReport:
 
     @property
     def nothing_to_copy(self) -> bool:
-        """A plan in which no invoice is ready while some need a mapping or cannot be
-        carried: running it would copy nothing, so the CLI reports it as not OK."""
+        """No invoice is ready (nor copied by any run) while some need a mapping or cannot
+        be carried: the migration copies nothing, so the CLI reports it as not OK."""
         cats = self.categories
         blocked = cats.get("needs_mapping", 0) + cats.get("cannot_carry", 0)
-        return self.plan_only and not cats.get("ready", 0) and blocked > 0
+        return not cats.get("ready", 0) and not self.states.get("done", 0) and blocked > 0
 
     @property
     def rate(self) -> float:
