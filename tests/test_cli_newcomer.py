@@ -743,3 +743,16 @@ def test_a_sandbox_option_error_has_the_one_prefix(capsys: pytest.CaptureFixture
     assert code == 2
     assert err.strip().splitlines()[-1].startswith(
         "invoicekit: error: sandbox salla: argument --plan: invalid choice: 'gold'")
+
+
+def test_an_echoed_token_never_reaches_the_error_line(
+        tmp_path: Path, salla: SallaSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    canary = "canary-token-echoed-4f2a"
+    cfg = salla_config(tmp_path, salla, token=canary)
+    code, out, err = run(capsys, "--config", cfg, "get", "1")
+    assert code == 1
+    line = error_line(err)
+    assert canary not in out + err
+    assert cli.error_text(errors.NotFound(f"no invoice for {canary}", provider="salla",
+                                          status=404)) == "salla HTTP 404: no invoice for ***"
+    assert "HTTP 401" in line

@@ -230,7 +230,9 @@ def error_text(exc: errors.InvoiceKitError, *, doing: str | None = None,
             text += f" [{method} {path}" + (f" at {base_url}]" if base_url else "]")
         elif base_url and base_url not in text:
             text += f" [at {base_url}]"
-    return text
+    from ._secrets import redact
+
+    return redact(text)  # a platform that echoes a token back never prints it
 
 
 def _exit_status(exc: errors.InvoiceKitError) -> int:
