@@ -756,3 +756,17 @@ def test_an_echoed_token_never_reaches_the_error_line(
     assert cli.error_text(errors.NotFound(f"no invoice for {canary}", provider="salla",
                                           status=404)) == "salla HTTP 404: no invoice for ***"
     assert "HTTP 401" in line
+
+
+def test_a_source_that_cannot_be_reached_fails_the_migration_with_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = f"http://127.0.0.1:{closed_port()}/admin/v2"
+    source = config(tmp_path, "closed", provider="salla", token=DEFAULT_TOKEN, base_url=base)
+    target = config(tmp_path, "fake", provider="fake")
+    code, _, err = run(capsys, "migrate", "--from", source, "--to", target, "--journal",
+                       str(tmp_path / "j.db"), "--plan")
+    assert code == 1  # not a usage error: the options were fine, the platform was not there
+    line = err.strip().splitlines()[-1]  # after the progress line
+    assert line.startswith("invoicekit: error: migrate: salla: GET /orders/invoices failed: "
+                           "ConnectError")
+    assert line.endswith(f"[at {base}]")

@@ -235,7 +235,8 @@ def error_text(exc: errors.InvoiceKitError, *, doing: str | None = None,
     return redact(text)  # a platform that echoes a token back never prints it
 
 
-def _exit_status(exc: errors.InvoiceKitError) -> int:
+def exit_status(exc: errors.InvoiceKitError) -> int:
+    """2 for a configuration error (nothing was sent), 1 for any other failure."""
     return EXIT_USAGE if isinstance(exc, errors.ConfigurationError) else EXIT_ERROR
 
 
@@ -1029,7 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         _fail(error_text(exc, doing=args.doing, base_url=args.base_url))
-        return _exit_status(exc)
+        return exit_status(exc)
     except BrokenPipeError:
         # `invoicekit list | head`: the reader left; stop quietly.
         _silence_stdout()

@@ -2,10 +2,12 @@
 
 The CLI's `migrate` subcommand calls `add_arguments(parser)` to declare the options and
 `run(args)` to execute; `run` returns the exit status: 0 when everything planned was
-carried (or the plan was written and something is ready to copy), 1 when something
-failed, is left in flight, did not verify, or a plan has nothing ready to copy, 2 for a
-usage or configuration error (a journal in a folder that does not exist, among others),
-130 when interrupted. Errors are one `invoicekit: error: ...` line, as for every command.
+carried (or the plan was written and something is ready to copy); 1 when something
+failed, is left in flight, did not verify, nothing is ready to copy, or a provider failed
+outside any one invoice (the source cannot be listed); 2 for a usage or configuration
+error, nothing written (a bad option value, a journal in a folder that does not exist, the
+journal of another migration); 130 when interrupted. Errors are one
+`invoicekit: error: ...` line, as for every command.
 """
 
 from __future__ import annotations
@@ -316,10 +318,18 @@ def _options(args: argparse.Namespace, policy: MigrationPolicy,
     }
 
 
+def _where(args: argparse.Namespace, source: Any, target: Any) -> None:
+    """Remember each side's base URL, so an error can say where it happened (only when
+    the two sides are different providers: otherwise the provider name cannot tell)."""
+    if source.provider != target.provider:
+        args.base_urls = {source.provider: source.base_url, target.provider: target.base_url}
+
+
 def _run_sync(args: argparse.Namespace, options: dict[str, Any]) -> MigrationReport:
     from .._registry import from_config
 
     with from_config(args.source) as source, from_config(args.target) as target:
+        _where(args, source, target)
         return migrate(source, target, **options)
 
 
@@ -328,6 +338,7 @@ async def _run_async(args: argparse.Namespace, options: dict[str, Any]) -> Migra
 
     async with from_config_async(args.source) as source, \
             from_config_async(args.target) as target:
+        _where(args, source, target)
         return await migrate_async(source, target, concurrency=args.concurrency, **options)
 
 
@@ -336,14 +347,24 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
     """Run `invoicekit migrate` with parsed *args*; returns the exit status."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, PROG, error_text
+    from ..cli import (
+        EXIT_ERROR,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        EXIT_USAGE,
+        PROG,
+        error_text,
+        exit_status,
+    )
 
     display = ProgressDisplay(err)
+    preparing = True  # until the options are understood, any error is a usage error
     try:
         if args.since and args.until and args.since > args.until:
             raise errors.ConfigurationError("--since is after --until", setting="since")
         _check_journal_folder(args.journal)
         options = _options(args, policy_from_args(args), display)
+        preparing = False
         with watch_rate_limit(display):
             if args.concurrency > 1:
                 report = asyncio.run(_run_async(args, options))
@@ -356,8 +377,10 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
         return EXIT_INTERRUPTED
     except errors.InvoiceKitError as exc:
         display.close()
-        err.write(f"{PROG}: error: {' '.join(error_text(exc, doing='migrate').split())}\n")
-        return 2
+        where = getattr(args, "base_urls", {}).get(exc.provider)
+        text = error_text(exc, doing="migrate", base_url=where)
+        err.write(f"{PROG}: error: {' '.join(text.split())}\n")
+        return EXIT_USAGE if preparing else exit_status(exc)
     display.close()
     if args.json:
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
