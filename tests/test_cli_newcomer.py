@@ -386,6 +386,7 @@ def test_create_finalize_void_on_dayzero(tmp_path: Path, dayzero: DayZeroSandbox
     ("[invoicekit", "d.toml", "is not valid TOML"),
     ('{"currency": "USD", "total": true}', "d.json", 'total must be an amount such as "23.00"'),
     ('{"currency": "USD", "total": "abc"}', "d.json", "total: "),
+    ('{"currency": "USD", "total": NaN}', "d.json", "NaN is not an amount"),
     ('{"colour": "red"}', "d.json", "unknown key colour; allowed: kind, order_id"),
     ('{"total": "5"}', "d.json", "total needs the draft's `currency`"),
     ('{"items": [{"name": "x"}]}', "d.json", "items[1] needs name, quantity and unit_price"),
@@ -569,6 +570,10 @@ def test_import_invoicekit_does_not_import_rich() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "False"]
+    code = "import sys, invoicekit.cli; print('rich' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["False"]  # only a command printing to a terminal loads it
 
 
 # ---- migrate ------------------------------------------------------------------------------------

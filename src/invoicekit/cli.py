@@ -484,6 +484,10 @@ _ITEM_KEYS = ("name", "quantity", "unit_price", "discount", "tax_rate", "tax", "
 _ITEM_AMOUNTS = ("unit_price", "discount", "tax", "total")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not an amount")
+
+
 def _read_draft_file(path: str) -> dict[str, Any]:
     import tomllib
 
@@ -499,7 +503,7 @@ def _read_draft_file(path: str) -> dict[str, Any]:
         if path.endswith(".toml"):
             data: Any = tomllib.loads(text, parse_float=Decimal)
         else:
-            data = json.loads(text, parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         kind = "TOML" if path.endswith(".toml") else "JSON (name it .toml for TOML)"
         raise errors.InvalidRequest(f"draft file {path!r} is not valid {kind}: {exc}") from exc
