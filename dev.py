@@ -16,9 +16,13 @@ Needs only Python 3.11+ and access to the package registry.
                             # and the lowest allowed hatchling), install the wheels in fresh
                             # venvs and use them as a user would (the wheel smoke test)
     python3 dev.py sandbox  # `invoicekit sandbox ...` (an emulated provider API on loopback)
+    python3 dev.py mutate   # mutation testing (mutmut) of the modules that carry promises,
+                            # each against its own tests; the kill rate per module
+    python3 dev.py mutate money journal   # only those modules (names: `dev.py mutate --list`)
 
 `matrix` and `package` keep their environments in `.matrix/` (made with uv, which the
 first command installs into `.venv`); extra arguments of `test` and `matrix` go to pytest.
+`mutate` works in `.mutation/` (a folder per module, kept for `mutmut show NAME` there).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import time
 import venv
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -461,6 +466,150 @@ def sdist_tests(env: Path, work: Path, sdists: list[Path]) -> None:
         print("   " + result.stdout.strip().splitlines()[-1], flush=True)
 
 
+# ---- mutation testing ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MutationTarget:
+    """One module that carries a promise, the tests that guard it and the part mutated.
+
+    *project* is the distribution's folder (the core or a plugin), *module* the file under
+    its `src/`, *tests* the test files (under the project's `tests/`) that may kill a
+    mutant; mutmut then runs, for each mutant, only those of them that executed the mutated
+    function. *functions* narrows a large module to the functions that carry the promise
+    (mutmut's names: `x_function`, `xǁClassǁmethod`).
+    """
+
+    project: str
+    module: str
+    tests: tuple[str, ...]
+    functions: tuple[str, ...] = ("*",)
+
+    @property
+    def dotted(self) -> str:
+        return self.module.removesuffix(".py").replace("/", ".")
+
+    def globs(self) -> list[str]:
+        """mutmut's mutant-name patterns for the mutated part of the module."""
+        return [f"{self.dotted}.{f}__mutmut_*" if f != "*" else f"{self.dotted}.*"
+                for f in self.functions]
+
+
+_ENGINE = "xǁHttpEngineǁ"
+MUTATION_TARGETS: dict[str, MutationTarget] = {
+    "money": MutationTarget(".", "invoicekit/_money.py", (
+        "test_core_money.py", "test_core_money_promises.py")),
+    "redaction": MutationTarget(".", "invoicekit/_secrets.py", (
+        "test_http_security.py", "test_http_redaction_promises.py")),
+    "throttle": MutationTarget(".", "invoicekit/_throttle.py", (
+        "test_http_throttle.py", "test_http_engine.py")),
+    # The retry policy: which answers are retried, how long to wait, which error comes out.
+    "retry": MutationTarget(".", "invoicekit/_http.py", (
+        "test_http_engine.py", "test_http_faults.py", "test_http_throttle.py"), tuple(
+            _ENGINE + name for name in ("attempts", "_retry_sleep", "_backoff", "_error",
+                                        "_as_outcome_unknown", "_transport_error",
+                                        "_blocked"))),
+    "journal": MutationTarget(".", "invoicekit/migration/_journal.py", ("migration",)),
+    "salla-reader": MutationTarget("plugins/salla", "invoicekit_salla/_wire.py", (
+        "test_salla_wire.py", "test_salla_reader.py")),
+    "dayzero-reader": MutationTarget("plugins/dayzero", "invoicekit_dayzero/_wire.py", (
+        "test_dayzero_wire.py", "test_dayzero_reader.py")),
+}
+MUTATION = ROOT / ".mutation"
+KILLED = {"killed", "timeout"}  # mutmut's statuses that count as a kill
+
+
+def mutation_workdir(name: str, target: MutationTarget) -> Path:
+    """`.mutation/NAME`, laid anew: the project's `src`, `tests` and `pyproject.toml` (its
+    pytest settings) linked in, and mutmut's settings in `setup.cfg`.
+
+    mutmut names a mutant after its path under `src/` and runs from one project root; a
+    folder per target gives each plugin's module its importable name and each module its
+    own test selection, and leaves the repository's files untouched.
+    """
+    work = MUTATION / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    project = ROOT / target.project
+    for entry in ("src", "tests", "pyproject.toml"):
+        (work / entry).symlink_to(project / entry)
+    selection = "\n".join(f"    tests/{t}" for t in target.tests)
+    (work / "setup.cfg").write_text(
+        "[mutmut]\n"
+        "source_paths =\n    src\n"
+        f"only_mutate =\n    src/{target.module}\n"
+        f"pytest_add_cli_args_test_selection =\n{selection}\n"
+        # mutmut's own change detection compares against git, which this folder is not in.
+        "use_git_change_detection = false\n",
+        encoding="utf-8")
+    return work
+
+
+def mutation_results(work: Path, target: MutationTarget) -> dict[str, str]:
+    """`{mutant name: status}` for the mutants of *target* (from `mutmut results --all`)."""
+    import fnmatch
+
+    out = run(BIN / "mutmut", "results", "--all", "true", cwd=work, capture=True).stdout
+    results: dict[str, str] = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep and any(fnmatch.fnmatchcase(name, g) for g in target.globs()):
+            results[name] = status
+    return results
+
+
+def mutate(names: list[str]) -> int:
+    """Run mutmut on each target in turn; print and write the kill rate per module."""
+    if os.name == "nt":
+        sys.exit("dev.py mutate needs fork(): run it on Linux or macOS")
+    unknown = [n for n in names if n not in MUTATION_TARGETS]
+    if unknown:
+        sys.exit(f"unknown module {unknown}; try: {', '.join(MUTATION_TARGETS)}")
+    summary_file = MUTATION / "summary.json"
+    summary: dict[str, dict[str, object]] = {}
+    if summary_file.is_file():  # the modules not run this time keep their last figures
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    for name in names or list(MUTATION_TARGETS):
+        target = MUTATION_TARGETS[name]
+        work = mutation_workdir(name, target)
+        print(f"== mutate {name}: {target.project}/src/{target.module}", flush=True)
+        started = time.monotonic()
+        log = work / "mutmut.log"
+        with log.open("w", encoding="utf-8") as sink:
+            env = {**os.environ, "PYTHONUTF8": "1"}
+            env.pop("PYTHONPATH", None)
+            code = subprocess.run(
+                [str(BIN / "mutmut"), "run", "--max-children", str(os.cpu_count() or 2),
+                 *target.globs()], cwd=work, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                check=False).returncode
+        seconds = round(time.monotonic() - started)
+        results = mutation_results(work, target)
+        if code != 0 or not results:
+            print(log.read_text(encoding="utf-8")[-3000:], file=sys.stderr)
+            sys.exit(f"mutmut failed on {name} (exit {code}); its log: {log}")
+        killed = sum(status in KILLED for status in results.values())
+        survivors = sorted(n for n, status in results.items() if status not in KILLED)
+        summary[name] = {"module": f"{target.project}/src/{target.module}".removeprefix("./"),
+                         "mutants": len(results), "killed": killed,
+                         "kill_rate": round(100 * killed / len(results), 1),
+                         "seconds": seconds,
+                         "survivors": {n: results[n] for n in survivors}}
+        print(f"   {killed}/{len(results)} killed ({summary[name]['kill_rate']}%) in {seconds}s",
+              flush=True)
+        for survivor in survivors:
+            print(f"   {results[survivor]:>10}  {survivor}", flush=True)
+        summary_file.write_text(json.dumps(summary, indent=2, ensure_ascii=False),
+                                encoding="utf-8")
+    print("\n== kill rate per module (* from an earlier run)")
+    for name, row in summary.items():
+        name = name if name in (names or MUTATION_TARGETS) else f"{name} *"
+        print(f"{row['kill_rate']:>6}%  {row['killed']:>4}/{row['mutants']:<4} "
+              f"{row['seconds']:>5}s  {name}")
+    print(f"\nSee a survivor: cd .mutation/MODULE && ../../.venv/bin/mutmut show NAME; "
+          f"the figures are in {summary_file}")
+    return 0
+
+
 # ---- commands -----------------------------------------------------------------------------
 
 
@@ -494,6 +643,14 @@ def cmd_sandbox(rest: list[str]) -> int:
     return run(PY, "-m", "invoicekit", "sandbox", *rest, check=False).returncode
 
 
+def cmd_mutate(rest: list[str]) -> int:
+    if rest == ["--list"]:
+        for name, target in MUTATION_TARGETS.items():
+            print(f"{name:15} {target.project}/src/{target.module}".replace("./", ""))
+        return 0
+    return mutate(rest)
+
+
 def cmd_matrix(rest: list[str]) -> int:
     return matrix(rest)
 
@@ -507,6 +664,7 @@ def cmd_package(rest: list[str]) -> int:
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "demo": cmd_demo, "test": cmd_test, "lint": cmd_lint, "docs": cmd_docs,
     "bench": cmd_bench, "matrix": cmd_matrix, "package": cmd_package, "sandbox": cmd_sandbox,
+    "mutate": cmd_mutate,
 }
 
 

@@ -9,6 +9,11 @@ from invoicekit.testing import AsyncFakeGateway, FakeGateway
 
 pytest_plugins = ["pytester"]
 
+# The inner runs keep their tests in file order even where pytest-randomly is installed
+# (`-p no:randomly` is accepted where it is not): "restores" means `test_after` runs after
+# `test_inside`, and an error report is read in a known order.
+INNER = ("-p", "no:hypothesispytest", "-p", "no:randomly")
+
 
 def test_fixture_gives_a_fresh_default_fake(invoicekit_fake: FakeGateway) -> None:
     assert isinstance(invoicekit_fake, FakeGateway)
@@ -44,7 +49,7 @@ def test_no_wait_restores_the_previous_setting(pytester: pytest.Pytester) -> Non
         def test_after():
             assert _http._instant_waits is False
     """)
-    pytester.runpytest_inprocess("-p", "no:hypothesispytest").assert_outcomes(passed=2)
+    pytester.runpytest_inprocess(*INNER).assert_outcomes(passed=2)
 
 
 def test_ini_option_and_bad_marker(pytester: pytest.Pytester) -> None:
@@ -67,6 +72,9 @@ def test_ini_option_and_bad_marker(pytester: pytest.Pytester) -> None:
         def test_unknown_profile(invoicekit_fake):
             pass
     """)
-    result = pytester.runpytest_inprocess("--strict-markers", "-p", "no:hypothesispytest")
+    result = pytester.runpytest_inprocess("--strict-markers", *INNER)
     result.assert_outcomes(passed=2, errors=2)
-    result.stdout.fnmatch_lines(["*one profile name*", "*unknown fake profile 'stripe'*"])
+    # Each error on its own: which comes first is the inner run's business, not the promise.
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_bad_marker*", "*one profile name*"])
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_unknown_profile*",
+                                 "*unknown fake profile 'stripe'*"])

@@ -1,0 +1,212 @@
+"""Redaction's promises, one by one: what is tracked, in which order, and where it is scrubbed.
+
+Written against the mutants `python3 dev.py mutate redaction` found alive
+(docs/reliability.md, "Mutation testing"). Each secret below is registered for the rest of
+the test session, so each is a string no other test prints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import pickle
+
+import pytest
+
+from invoicekit import Secret
+from invoicekit import _secrets as secrets
+from invoicekit.provider import redact, register_secret
+
+SIX = "m6Qz#1"  # exactly six characters: the shortest value that is tracked
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_a_six_character_secret_is_tracked_and_a_five_character_one_is_not() -> None:
+    register_secret(SIX)
+    register_secret("m5Qz#")
+    assert redact(f"token={SIX};") == "token=***;"
+    assert redact("token=m5Qz#;") == "token=m5Qz#;"
+
+
+def test_values_that_are_not_strings_are_ignored_quietly() -> None:
+    register_secret(None)
+    register_secret(12345678)  # type: ignore[arg-type]
+    assert redact("12345678") == "12345678"
+
+
+def test_a_secret_that_contains_another_is_redacted_whole() -> None:
+    # Longest first: were the inner one replaced first, the outer one's tail would leak.
+    # Sorted by text (descending) or by length (ascending), the inner one would come first.
+    inner, outer = "kq-inner-7731", "Zq-outer-kq-inner-7731-tail"
+    register_secret(inner)
+    register_secret(outer)
+    assert redact(f"a {outer} b {inner} c") == "a *** b *** c"
+
+
+def test_a_secret_from_a_secret_keeps_its_value() -> None:
+    first = Secret("sk-copy-origin-55")
+    assert Secret(first).get() == "sk-copy-origin-55"
+    assert Secret(first) == first
+
+
+def test_a_secret_must_be_a_string() -> None:
+    with pytest.raises(TypeError) as info:
+        Secret(1234567)  # type: ignore[arg-type]
+    assert str(info.value) == "a secret must be a string"
+
+
+def test_a_secret_shows_as_stars_whatever_the_format_spec() -> None:
+    secret = Secret("sk-format-0193")
+    assert f"{secret}" == "Secret('***')"
+    assert f"{secret:>30}" == "Secret('***')"
+    assert str(secret) == "Secret('***')"
+
+
+def test_a_secret_is_truthy_when_it_has_a_value() -> None:
+    assert not Secret("")
+    assert Secret("sk-truthy-0001")
+
+
+def test_equal_secrets_hash_alike() -> None:
+    assert len({Secret("sk-hash-0042"), Secret("sk-hash-0042"), Secret("sk-hash-0043")}) == 2
+
+
+def test_a_secret_refuses_to_be_pickled() -> None:
+    with pytest.raises(TypeError) as info:
+        pickle.dumps(Secret("sk-pickle-0777"))
+    assert str(info.value) == "secrets are not picklable"
+
+
+def test_an_exception_without_a_secret_keeps_its_args() -> None:
+    exc = ValueError("nothing to hide", 2)
+    assert secrets.scrub_exception(exc) is exc
+    assert exc.args == ("nothing to hide", 2)
+
+
+def test_each_argument_is_redacted_in_place() -> None:
+    register_secret("sk-args-31337")
+    exc = ValueError("token sk-args-31337 refused", 401)
+    secrets.scrub_exception(exc)
+    assert exc.args == ("token *** refused", 401)
+
+
+def test_a_secret_only_in_the_text_of_an_exception_is_redacted_there() -> None:
+    # The argument is a dict, not a string: only `str(exc)` shows the secret.
+    register_secret("sk-only-in-str-99")
+    exc = ValueError({"authorization": "Bearer sk-only-in-str-99"})
+    secrets.scrub_exception(exc)
+    assert str(exc) == "{'authorization': 'Bearer ***'}"
+
+
+def test_a_secret_in_the_args_of_an_exception_that_hides_them_is_redacted() -> None:
+    class Quiet(Exception):
+        def __str__(self) -> str:
+            return "quiet"
+
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    register_secret("sk-hidden-args-12")
+    quiet, broken = Quiet("sk-hidden-args-12"), Broken("sk-hidden-args-12")
+    secrets.scrub_exception(quiet)
+    secrets.scrub_exception(broken)
+    assert quiet.args == ("***",)
+    assert broken.args == ("***",)
+
+
+def test_an_exception_whose_args_cannot_be_set_does_not_stop_the_chain() -> None:
+    class Frozen(Exception):
+        @property
+        def args(self) -> tuple[object, ...]:  # type: ignore[override]
+            return ("sk-frozen-chain-8",)
+
+    register_secret("sk-frozen-chain-8")
+    top = Frozen()
+    top.__cause__ = ValueError("sk-frozen-chain-8 below")
+    secrets.scrub_exception(top)
+    assert top.__cause__.args == ("*** below",)
+
+
+def test_every_exception_of_a_diamond_chain_is_scrubbed() -> None:
+    # top -> (cause: first, context: middle); middle -> shared twice. Visiting `shared`
+    # a second time must skip it, not end the walk before `first`.
+    register_secret("sk-diamond-4242")
+    first, shared = ValueError("sk-diamond-4242 first"), ValueError("sk-diamond-4242 shared")
+    middle = ValueError("middle")
+    middle.__cause__ = middle.__context__ = shared
+    top = ValueError("top")
+    top.__cause__, top.__context__ = first, middle
+    secrets.scrub_exception(top)
+    assert first.args == ("*** first",)
+    assert shared.args == ("*** shared",)
+
+
+def test_a_cyclic_chain_is_walked_once() -> None:
+    a, b = ValueError("a"), ValueError("b")
+    a.__context__, b.__context__ = b, a
+    walked = list(itertools.islice(secrets._chain(a), 10))
+    assert walked == [a, b]
+
+
+def test_the_filter_passes_every_record_when_nothing_is_registered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "_ordered", ())
+    record = logging.LogRecord("invoicekit", logging.INFO, __file__, 1, "plain", None, None)
+    assert secrets._FILTER.filter(record) is True
+
+
+def test_the_filter_passes_a_malformed_record() -> None:
+    record = logging.LogRecord("invoicekit", logging.INFO, __file__, 1, "%d", ("x",), None)
+    assert secrets._FILTER.filter(record) is True
+
+
+def test_the_filter_redacts_the_stack_info() -> None:
+    register_secret("sk-stack-info-66")
+    record = logging.LogRecord("invoicekit", logging.INFO, __file__, 1, "plain", None, None,
+                               sinfo="Stack (most recent call last):\n  token sk-stack-info-66")
+    assert secrets._FILTER.filter(record) is True
+    assert record.stack_info == "Stack (most recent call last):\n  token ***"
+
+
+def test_the_traceback_of_an_exception_never_raised_is_redacted() -> None:
+    # Such an exception has no traceback object; its text is formatted all the same.
+    register_secret("sk-never-raised-5")
+    exc = ValueError("sk-never-raised-5 refused")
+    record = logging.LogRecord("invoicekit", logging.ERROR, __file__, 1, "failed", None,
+                               (ValueError, exc, None))
+    secrets._FILTER.filter(record)
+    assert record.exc_text == "ValueError: *** refused"
+
+
+def test_a_plugin_logger_named_at_install_is_redacted() -> None:
+    name = "tests.redaction.plugin"
+    secrets.install_log_redaction(name)
+    secrets.install_log_redaction(name)  # idempotent
+    logger = logging.getLogger(name)
+    capture = _Capture()
+    logger.addHandler(capture)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    register_secret("sk-plugin-logger-3")
+    try:
+        logger.info("sent %s", "sk-plugin-logger-3")
+    finally:
+        logger.removeHandler(capture)
+    assert capture.lines == ["sent ***"]
+    assert logger.filters.count(secrets._FILTER) == 1
+    assert secrets._FILTER not in logging.getLogger().filters
+
+
+def test_the_library_loggers_are_redacted() -> None:
+    secrets.install_log_redaction()
+    for name in ("invoicekit", "httpx", "httpcore.http11"):
+        assert secrets._FILTER in logging.getLogger(name).filters, name
