@@ -502,7 +502,7 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
     "redaction": MutationTarget(".", "invoicekit/_secrets.py", (
         "test_http_security.py", "test_http_redaction_promises.py")),
     "throttle": MutationTarget(".", "invoicekit/_throttle.py", (
-        "test_http_throttle.py", "test_http_engine.py")),
+        "test_http_throttle.py", "test_http_throttle_promises.py", "test_http_engine.py")),
     # The retry policy: which answers are retried, how long to wait, which error comes out.
     "retry": MutationTarget(".", "invoicekit/_http.py", (
         "test_http_engine.py", "test_http_faults.py", "test_http_throttle.py"), tuple(
