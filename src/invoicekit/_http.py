@@ -226,18 +226,7 @@ class HttpEngine:
             hreq = self.build(req, client, httpx_timeout)
             throttled = req.authenticated
             if throttled:
-                blocked = self.throttle.blocked_for()
-                if blocked > cap:
-                    raise self._blocked(req, blocked)
-                wait = self.throttle.reserve()
-                if wait > 0:
-                    log.debug("%s %s %s waits %.3fs for the rate limit",
-                              provider.name, method, req.path, wait)
-                    try:
-                        yield _Sleep(wait)
-                    except GeneratorExit:
-                        self.throttle.release()
-                        raise
+                yield from self._await_turn(req, cap)
             if self.hooks.on_request:
                 self._hook(self.hooks.on_request, RequestInfo(
                     provider.name, req.operation or method.lower(), method, req.path,
@@ -311,6 +300,21 @@ class HttpEngine:
                 continue
             raise error
 
+    def _await_turn(self, req: Request, cap: float) -> Generator[_Action, Any, None]:
+        """Wait for the throttle to admit *req*; a wait past *cap* is `RateLimited`."""
+        ticket = self.throttle.enqueue()
+        try:
+            while (wait := self.throttle.wait_for(ticket)) > 0:
+                if ticket.imposed > cap:
+                    raise self._blocked(req, ticket.imposed)
+                log.debug("%s %s %s waits %.3fs for the rate limit",
+                          self.provider.name, req.method.upper(), req.path, wait)
+                yield _Sleep(wait)
+                if _instant_waits:
+                    self.throttle.admit(ticket)
+        finally:
+            self.throttle.cancel(ticket)  # a no-op once admitted
+
     def _retry_sleep(self, req: Request, attempt: int, max_retries: int,
                      retry_after: float | None, why: str) -> _Sleep:
         delay = self._backoff(attempt, retry_after)
@@ -373,9 +377,9 @@ class HttpEngine:
 
     def _blocked(self, req: Request, blocked: float) -> errors.RateLimited:
         return errors.RateLimited(
-            f"{req.method.upper()} {req.path} was not sent: {self.provider.name} asked to "
-            f"wait {blocked:.0f}s, longer than retry_after_cap "
-            f"({self.retry.retry_after_cap:.0f}s)",
+            f"{req.method.upper()} {req.path} was not sent: {self.provider.name}'s rate "
+            f"limit means waiting {blocked:.0f}s, longer than retry_after_cap "
+            f"({self.retry.retry_after_cap:g}s)",
             provider=self.provider.name, retry_after=blocked)
 
     def _unexpected(self, state: _OpState, exc: Exception) -> errors.ProviderUnavailable:
