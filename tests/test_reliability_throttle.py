@@ -126,7 +126,8 @@ def test_the_cap_is_the_callers_own(mode: str, model: str) -> None:
                                   throttle=Throttle(model=model))
     assert not isinstance(first, BaseException)
     assert isinstance(second, errors.RateLimited)
-    assert second.retry_after is not None and 29 <= second.retry_after <= 30
+    assert second.retry_after is not None
+    assert 29 <= second.retry_after <= 30
     assert handler.seen == 1
 
 
@@ -139,7 +140,8 @@ def test_an_astronomical_wait_is_a_typed_error(mode: str, header: str) -> None:
     first, second = RUNNERS[mode](handler)
     # A 429 asking for 1e300 s is not retried; the next call is refused before sending.
     assert isinstance(second, errors.RateLimited)
-    assert second.retry_after is not None and second.retry_after > 1e299
+    assert second.retry_after is not None
+    assert second.retry_after > 1e299
     if header == "Retry-After":
         assert isinstance(first, errors.RateLimited)
         assert first.retry_after == 1e300

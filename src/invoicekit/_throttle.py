@@ -387,9 +387,8 @@ class Throttle:
             if self._stale_before is not None and key < self._stale_before + 1.0:
                 return False  # an answer from before the window turned over
             if self._reset_key is not None and key < self._reset_key + 1.0:
-                if key <= self._reset_key - 1.0:
-                    return False
-                return True  # the same window: `_learn_remaining` keeps the lower count
+                # The same window (`_learn_remaining` keeps the lower count), or an older one.
+                return key > self._reset_key - 1.0
             self._reset_key = key
             self._reset_at = now + delta
             if 0 < delta <= _MAX_WINDOW:
