@@ -371,3 +371,30 @@ def _burst(provider: str, settings: dict[str, str], invoice_id: str, *, tasks: i
         return seen
 
     return asyncio.run(go())
+
+
+def test_a_slow_answer_does_not_make_a_bucket_look_faster() -> None:
+    clock = FakeTime()
+    t = Throttle(model="leaky", clock=clock.mono, wall_clock=clock.wall)
+    assert t.wait_for(t.enqueue()) == 0.0
+    # The headers were written up to a second before they were read: the bucket of 61
+    # empties within 3 + 1 s, so it frees at least 60 / 4 = 15 slots a second, not 20.
+    t.observe(200, {"x-ratelimit-limit": "61", "x-ratelimit-remaining": "0",
+                    "x-ratelimit-reset": str(int(EPOCH + 3))}, elapsed=1.0)
+    assert t.wait_for(t.enqueue()) == pytest.approx(1 / 15)
+
+
+def test_an_estimate_past_the_cap_asks_the_provider_instead_of_failing() -> None:
+    clock = FakeTime()
+    t = Throttle(model="leaky", clock=clock.mono, wall_clock=clock.wall)
+    assert t.wait_for(t.enqueue()) == 0.0
+    # A bucket of 2, full, empty in 60 s: the estimated rate (1 / 60 s) puts the next slot
+    # 60 s away, but that is only a lower bound of the drain rate (it may be 1 / 30 s).
+    t.observe(200, {"x-ratelimit-limit": "2", "x-ratelimit-remaining": "0",
+                    "x-ratelimit-reset": str(int(EPOCH + 60))})
+    first, second = t.enqueue(), t.enqueue()
+    assert t.wait_for(first, cap=30) == 0.0  # one request asks the provider...
+    assert first.imposed == 0.0
+    assert 0.0 < t.wait_for(second, cap=30) <= 0.25  # ...the others wait for its answer
+    # Without a cap the estimate stands: two slots short (the probe took one) at 1 / 60 s.
+    assert t.wait_for(second) == pytest.approx(120.0)

@@ -297,7 +297,7 @@ class HttpEngine:
             )
             status = response.status
             if throttled:
-                retry_after = self.throttle.observe(status, headers)
+                retry_after = self.throttle.observe(status, headers, elapsed=elapsed)
             else:
                 retry_after = parse_retry_after(headers.get("retry-after"))
             self._record(req, status, elapsed, attempt, request_id, None)
@@ -338,7 +338,7 @@ class HttpEngine:
         """Wait for the throttle to admit *req*; a wait past *cap* is `RateLimited`."""
         ticket = self.throttle.enqueue()
         try:
-            while (wait := self.throttle.wait_for(ticket)) > 0:
+            while (wait := self.throttle.wait_for(ticket, cap=cap)) > 0:
                 if ticket.imposed > cap:
                     raise self._blocked(req, ticket.imposed)
                 log.debug("%s %s %s waits %.3fs for the rate limit",

@@ -211,9 +211,14 @@ class Throttle:
             self.stats.requests += 1
             return ticket
 
-    def wait_for(self, ticket: Ticket) -> float:
+    def wait_for(self, ticket: Ticket, *, cap: float = math.inf) -> float:
         """Seconds *ticket* should sleep before asking again; `0.0` means it is admitted
         (counted as sent: follow with `observe()` or `release()`).
+
+        *cap* is the longest wait the caller accepts. Where only the throttle's own
+        estimate (a lower bound of a bucket's drain rate) puts the next slot beyond it,
+        the provider is asked instead: one request goes ahead and its answer (a success,
+        or a 429 with the provider's own `Retry-After`) decides.
 
         Also sets `ticket.imposed`: how long the provider makes the *next* request wait
         (its `Retry-After`, the time to the next window or to the next slot of its
@@ -232,8 +237,8 @@ class Throttle:
             wait = imposed = 0.0
             if self.enabled:
                 position = bisect.bisect_left(self._queue, ticket.number)
-                wait = self._wait(now, position)
-                imposed = self._wait(now, 0) if position else wait
+                wait = self._wait(now, position, cap)
+                imposed = self._wait(now, 0, cap) if position else wait
             ticket.imposed = imposed
             if wait <= _ADMIT_EPSILON:
                 self._admit(ticket, now)
@@ -271,9 +276,15 @@ class Throttle:
             if self._tokens is not None:
                 self._tokens += 1
 
-    def observe(self, status: int | None, headers: Mapping[str, str]) -> float | None:
+    def observe(self, status: int | None, headers: Mapping[str, str], *,
+                elapsed: float = 0.0) -> float | None:
         """Learn from a response's headers (names lower-case); returns its `Retry-After`
-        in seconds, if any (on a 429 without one: the time until `Reset`)."""
+        in seconds, if any (on a 429 without one: the time until `Reset`).
+
+        *elapsed* is how long the request took: the provider wrote the headers somewhere
+        in that span, so a bucket's drain rate is estimated from its start (a slow answer
+        must not make the rate look faster than it is).
+        """
         retry_after = parse_retry_after(headers.get("retry-after"), now=self._wall())
         with self._lock:
             now = self._clock()
@@ -289,7 +300,7 @@ class Throttle:
                 self._limit = limit
             current = True
             if reset is not None:
-                current = self._learn_reset(now, reset, remaining)
+                current = self._learn_reset(now, reset, remaining, max(0.0, elapsed))
             if remaining is not None and current:
                 self._learn_remaining(now, remaining)
             if status == 429:
@@ -329,7 +340,7 @@ class Throttle:
         # Re-check about twice per round trip of the request being waited for.
         return min(_POLL_MAX, max(_POLL_MIN, (now - self._last_admitted) / 2))
 
-    def _wait(self, now: float, position: int) -> float:
+    def _wait(self, now: float, position: int, cap: float) -> float:
         """How long until the caller at *position* in the queue may send."""
         blocked = max(0.0, self._blocked_until - now)
         if self._tokens is None:
@@ -341,6 +352,9 @@ class Throttle:
             return blocked
         deficit = need - self._tokens
         if self.model == "leaky" and self._rate:
+            if (1.0 - self._tokens) / self._rate > cap:
+                # Only an estimate says the next slot is that far: let one request ask.
+                return max(blocked, self._poll(now, position))
             return max(blocked, deficit / self._rate)
         if self._reset_at is None or now >= self._reset_at:
             # No known refill ahead (or one that could not be applied: no `Limit`). An
@@ -364,8 +378,9 @@ class Throttle:
         if self._tokens is None:
             return
         if self.model == "leaky" and self._rate:
-            ceiling = float(self._limit) if self._limit else math.inf
-            # The bucket never frees more than its size, however long nobody asked.
+            # The bucket never frees more than its size, however long nobody asked, and
+            # requests still unanswered will take their place in it.
+            ceiling = float(self._limit - self._in_flight) if self._limit else math.inf
             self._tokens = min(ceiling, self._tokens + self._rate * (now - self._as_of))
         elif self._reset_at is not None and now >= self._reset_at and self._limit:
             # A fresh window (or an emptied bucket). Requests still unanswered may arrive
@@ -378,7 +393,8 @@ class Throttle:
             self._reset_key = None
         self._as_of = now
 
-    def _learn_reset(self, now: float, reset: float, remaining: int | None) -> bool:
+    def _learn_reset(self, now: float, reset: float, remaining: int | None,
+                     elapsed: float) -> bool:
         """Adopt the answer's `Reset`; `False` if it describes a window already over."""
         delta = self._reset_delta(reset)
         key = reset if reset > _EPOCH_THRESHOLD else self._wall() + delta
@@ -396,13 +412,16 @@ class Throttle:
             self._fresh_window = True
             return True
         self._reset_at = now + delta
-        if remaining is not None and self._limit and 0 < delta <= _MAX_WINDOW:
+        # Measured from when the request left: the provider may have written the headers
+        # that long ago.
+        span = delta + elapsed if reset > _EPOCH_THRESHOLD else delta
+        if remaining is not None and self._limit and 0 < span <= _MAX_WINDOW:
             # `Remaining` is rounded down and `Reset` up to whole seconds, so the bucket
-            # holds more than `level - 1` and empties within `delta`: `(level - 1) / delta`
+            # holds more than `level - 1` and empties within `span`: `(level - 1) / span`
             # is a lower bound of the drain rate, and so is the largest one seen.
             level = self._limit - remaining
             if level > 1:
-                self._rate = max(self._rate or 0.0, (level - 1) / delta)
+                self._rate = max(self._rate or 0.0, (level - 1) / span)
         return True
 
     def _learn_remaining(self, now: float, remaining: int) -> None:
