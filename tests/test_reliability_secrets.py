@@ -57,6 +57,7 @@ def everything(exc: BaseException) -> str:
              repr(pickle.loads(pickle.dumps(exc)).__dict__)]
     for name in ("message", "fields", "raw", "request_id", "code"):
         parts.append(repr(getattr(exc, name, None)))
+    parts.append(_with_locals(exc))  # as error trackers render it
     return "\n".join(parts)
 
 
@@ -88,6 +89,35 @@ def test_errors_built_anywhere_are_redacted_even_when_set_later() -> None:
     assert error.request_id == "again ***"
     assert error.raw == {"body": b"***"}
     assert errors.InvalidRequest("bad", fields={"x": [CANARY]}).fields == {"x": ["***"]}
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_cli_stderr_shows_no_echoed_secret(debug: bool, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from invoicekit import cli
+    from invoicekit.testing.sandbox import Fault
+    from invoicekit_salla.sandbox import SallaSandbox
+
+    with SallaSandbox() as sandbox:
+        token = sandbox.settings()["token"]
+        echo = f"Bearer {token}"
+        sandbox.faults.push(Fault.status_code(422, {
+            "status": 422, "success": False,
+            "error": {"code": echo, "message": f"rejected {echo}", "fields": {"f": [echo]}},
+        }, headers={"X-Request-Id": echo}, method="GET"))
+        monkeypatch.setenv("INVOICEKIT_PROVIDER", "salla")
+        monkeypatch.setenv("INVOICEKIT_TOKEN", token)
+        monkeypatch.setenv("INVOICEKIT_BASE_URL", sandbox.url)
+        argv = ["get", "1", *(["--debug"] if debug else [])]
+        if debug:
+            with pytest.raises(errors.ValidationError) as info:
+                cli.main(argv)
+            shown = "".join(traceback.format_exception(info.value)) + _with_locals(info.value)
+        else:
+            assert cli.main(argv) == 1
+            shown = capsys.readouterr().err
+    assert "rejected Bearer ***" in shown
+    assert token not in shown + capsys.readouterr().err
 
 
 # ---- item 4 -------------------------------------------------------------------------------------

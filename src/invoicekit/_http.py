@@ -91,6 +91,16 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+class _ResponseHeaders(dict[str, str]):
+    """Response headers (lower-case names) whose repr shows names only: a provider may
+    echo a credential in one, and this dict sits in a traceback's locals."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<headers {sorted(self)}>"
+
+
 class _Form(Mapping[str, str]):
     """A form body whose `Secret` values are unwrapped only as httpx encodes them, and
     whose repr shows no value (it may sit in a traceback's locals)."""
@@ -289,7 +299,7 @@ class HttpEngine:
                 raise self._transport_error(errors.ProviderUnavailable, req, outcome)
 
             assert isinstance(outcome, httpx.Response)
-            headers = {k.lower(): v for k, v in outcome.headers.items()}
+            headers = _ResponseHeaders({k.lower(): v for k, v in outcome.headers.items()})
             request_id = next((redact(headers[h]) for h in _REQUEST_IDS if h in headers), None)
             response = Response(
                 status=outcome.status_code, headers=headers, content=outcome.content,
