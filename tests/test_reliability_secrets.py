@@ -227,13 +227,19 @@ def test_money_is_exact_at_extreme_sizes() -> None:
     assert str(-Money("1.000000000000000000000000000001", "SAR")) == (
         "-1.000000000000000000000000000001 SAR")
     assert Money("1e-20", "SAR").quantize(decimal.ROUND_UP) == Money("0.01", "SAR")
+    # Long but sensible: exact, never rounded to 28 digits.
+    product = Money("1e99", "SAR") * Decimal("0." + "1" * 60)
+    assert product.amount == Decimal("1" * 60 + "0" * 39)
+    assert product.amount.as_tuple().digits == (1,) * 60
 
 
 @pytest.mark.parametrize("make", [
     lambda: Money("1e999999", "SAR"),
     lambda: Money(Decimal("1e-999"), "SAR"),
     lambda: Money("1e99", "SAR") * Decimal("1e50"),
-    lambda: Money("1e99", "SAR") * Decimal("0." + "1" * 300),
+    lambda: Money("1." + "1" * 300, "SAR") * Decimal("1." + "1" * 300),  # 601 digits
+    lambda: Money("1e99", "SAR") + Money("1e-99", "SAR") + Money("1e-100", "SAR") * Decimal(
+        "1." + "1" * 250),
     lambda: Money.from_minor(10**400, "USD"),
     lambda: Money("1", "SAR").quantize("ROUND_SIDEWAYS"),
 ])

@@ -108,11 +108,12 @@ _ROUNDINGS = frozenset({
 _new_object = object.__new__
 _set_field = object.__setattr__
 
-_MAX_DIGITS = 100  # an amount has at most this many digits before the point...
-_MAX_PLACES = 100  # ...and after it: far beyond any money, small enough to compute exactly
-# Arithmetic on two amounts in range needs at most 2 * 201 significant digits: with this
-# precision a sum, difference or product is exact, and `Inexact` is trapped all the same,
-# so nothing is ever rounded silently (the default context rounds to 28 digits).
+_MAX_DIGITS = 100  # an amount has at most this many digits before the point, and its
+_MAX_PLACES = 100  # first significant digit at most this many places after it: far
+# beyond any money, small enough to compute with exactly. Arithmetic runs in a context of
+# over 400 significant digits (exact for any amounts of sensible length) and traps
+# `Inexact` all the same: nothing is rounded silently (the default context rounds to 28
+# digits); a result that cannot be exact is `InvalidRequest`.
 _EXACT = decimal.Context(
     prec=2 * (_MAX_DIGITS + _MAX_PLACES) + 10, rounding=decimal.ROUND_HALF_EVEN,
     Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
@@ -121,16 +122,18 @@ _EXACT = decimal.Context(
 )
 
 
+_exact_scaleb = _EXACT.scaleb
+
+
 def _in_range(value: Decimal) -> bool:
-    return value.adjusted() < _MAX_DIGITS and (
-        not value or value.as_tuple().exponent >= -_MAX_PLACES)  # type: ignore[operator]
+    return not value or -_MAX_PLACES <= value.adjusted() < _MAX_DIGITS
 
 
 def _checked(value: Decimal, what: str = "Money amount") -> Decimal:
     if not _in_range(value):
         raise InvalidRequest(
             f"{what} {value!s:.40} is out of range: money has at most {_MAX_DIGITS} digits "
-            f"before the decimal point and {_MAX_PLACES} after it")
+            f"before the decimal point, and is zero or at least 1E-{_MAX_PLACES}")
     return value
 
 
@@ -183,10 +186,14 @@ class Money:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise InvalidRequest(f"minor units must be an int, got {type(minor).__name__}")
         code = normalize_currency(currency)
-        if minor.bit_length() > 3 * (_MAX_DIGITS + 4):  # surely out of range: skip the work
-            raise InvalidRequest(f"{minor.bit_length()}-bit minor units are out of range "
-                                 f"for money ({_MAX_DIGITS} digits at most)")
-        amount = _checked(_shift(Decimal(minor), -MINOR_UNITS[code]))  # exact at any size
+        bits = minor.bit_length()
+        if bits > 4 * (_MAX_DIGITS + 4):  # surely out of range: skip the work
+            raise InvalidRequest(f"{bits}-bit minor units are out of range for money "
+                                 f"({_MAX_DIGITS} digits at most)")
+        # Exact: the default context would round past 28 digits.
+        amount = _exact_scaleb(Decimal(minor), -MINOR_UNITS[code])
+        if bits > 3 * _MAX_DIGITS:  # below that (90 digits) surely in range
+            _checked(amount)
         if cls is not Money:
             return cls(amount, code)
         # Both fields are already what the converters would make of them (a finite
