@@ -398,3 +398,36 @@ def test_an_estimate_past_the_cap_asks_the_provider_instead_of_failing() -> None
     assert 0.0 < t.wait_for(second, cap=30) <= 0.25  # ...the others wait for its answer
     # Without a cap the estimate stands: two slots short (the probe took one) at 1 / 60 s.
     assert t.wait_for(second) == pytest.approx(120.0)
+
+
+@pytest.mark.usefixtures("real_waits")
+def test_32_threads_hold_a_dayzero_window() -> None:
+    """The sync gateway shared by threads (32: the sandboxes' small listen backlog makes
+    more connections at once a test of the backlog, not of the throttle)."""
+    from invoicekit_dayzero.sandbox import DayZeroSandbox
+
+    with DayZeroSandbox(rate_limit=RateLimit(20, 1.0, model="window")) as sandbox, \
+            invoicekit.connect("dayzero", **sandbox.settings(), max_retries=4) as gw:
+        outcomes: list[str] = []
+        lock = threading.Lock()
+
+        def worker() -> None:
+            for _ in range(3):
+                try:
+                    gw.get_invoice("00000000-0000-4000-8000-000000000001")
+                    name = "found"
+                except errors.InvoiceKitError as exc:
+                    name = type(exc).__name__
+                with lock:
+                    outcomes.append(name)
+
+        threads = [threading.Thread(target=worker) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sandbox.rate_limit is not None
+        assert outcomes == ["NotFound"] * 96
+        assert sandbox.rate_limit.refused == 0
+        assert gw.throttle.stats.rate_limited == 0
+        assert gw.throttle.stats.waits > 0  # the throttle, not luck, kept it under the limit

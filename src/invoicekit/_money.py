@@ -139,7 +139,8 @@ def _checked(value: Decimal, what: str = "Money amount") -> Decimal:
 
 def _amount(value: object) -> Decimal:
     # The common case first (every plugin passes a checked Decimal): no second conversion.
-    if type(value) is Decimal and value.is_finite() and _in_range(value):
+    if type(value) is Decimal and value.is_finite() and (
+            -_MAX_PLACES <= value.adjusted() < _MAX_DIGITS):  # `_in_range`, inlined
         return value
     return _checked(to_decimal(value, what="Money amount"))
 
