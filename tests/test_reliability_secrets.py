@@ -19,6 +19,7 @@ import logging
 import pickle
 import traceback
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,6 +119,28 @@ def test_cli_stderr_shows_no_echoed_secret(debug: bool, capsys: pytest.CaptureFi
             shown = capsys.readouterr().err
     assert "rejected Bearer ***" in shown
     assert token not in shown + capsys.readouterr().err
+
+
+def test_the_migration_report_and_journal_show_no_echoed_secret(tmp_path: Path) -> None:
+    from invoicekit.migration import CustomerPolicy, MigrationPolicy, migrate
+    from invoicekit.testing import FakeGateway, FakeProvider
+
+    canary = "tok_canary_journal_77aa88bb"
+    invoicekit.Secret(canary)  # registered, as a gateway registers its provider's secrets
+    source = FakeGateway(FakeProvider())
+    source.seed(*(source.provider_object.sample_draft(n) for n in (1, 2)))
+    target = FakeGateway(FakeProvider())
+    target.fail_always(errors.ValidationError(
+        f"rejected Bearer {canary}", fields={"f": [canary]}, request_id=canary),
+        operation="create_invoice")
+    journal = tmp_path / "journal.db"
+    report = migrate(source, target, journal=journal,
+                     policy=MigrationPolicy(customers=CustomerPolicy(create_by_email=True)))
+    assert "rejected Bearer *** (f: ***) [request id ***]" in report.render()
+    assert canary not in report.render()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"rejected Bearer ***" in on_disk
+    assert canary.encode() not in on_disk
 
 
 # ---- item 4 -------------------------------------------------------------------------------------
