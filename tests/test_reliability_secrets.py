@@ -232,10 +232,18 @@ def test_half_built_objects_have_a_repr() -> None:
     from invoicekit_dayzero import DayZeroProvider
     from invoicekit_salla.oauth import OAuthSession
 
-    for cls in (invoicekit.Gateway, invoicekit.AsyncGateway, DayZeroProvider, OAuthSession,
-                invoicekit.Throttle):
-        half = cls.__new__(cls)
+    from invoicekit_salla import SallaProvider
+
+    from invoicekit.testing import FakeGateway, FakeProvider
+
+    for cls in (invoicekit.Gateway, invoicekit.AsyncGateway, FakeGateway, DayZeroProvider,
+                SallaProvider, FakeProvider, OAuthSession, invoicekit.Throttle):
+        half = cls.__new__(cls)  # what a constructor that raised leaves behind
         assert repr(half).startswith("<")
+    # And the real thing: a constructor that raises half-way through.
+    with pytest.raises(errors.ConfigurationError) as info:
+        invoicekit.Throttle(model="leaky", enabled="no")  # type: ignore[arg-type]
+    assert info.value.setting == "enabled"
 
 
 # ---- item 8 -------------------------------------------------------------------------------------
