@@ -229,12 +229,10 @@ def _chain(te: traceback.TracebackException) -> list[traceback.TracebackExceptio
 
 
 def test_half_built_objects_have_a_repr() -> None:
-    from invoicekit_dayzero import DayZeroProvider
-    from invoicekit_salla.oauth import OAuthSession
-
-    from invoicekit_salla import SallaProvider
-
     from invoicekit.testing import FakeGateway, FakeProvider
+    from invoicekit_dayzero import DayZeroProvider
+    from invoicekit_salla import SallaProvider
+    from invoicekit_salla.oauth import OAuthSession
 
     for cls in (invoicekit.Gateway, invoicekit.AsyncGateway, FakeGateway, DayZeroProvider,
                 SallaProvider, FakeProvider, OAuthSession, invoicekit.Throttle):
