@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -185,11 +186,20 @@ def test_a_write_that_never_happened_is_written_after_reconciliation(
         salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
     dayzero.fail_next(errors.OutcomeUnknown("reset", provider="fake"),
                       operation="create_invoice")
-    report = migrate(salla, dayzero, journal=journal, policy=policy())
+    first = migrate(salla, dayzero, journal=journal, policy=policy(), settle=0.2)
+    # not found, but "not found yet" proves nothing: left in flight, not written again
+    assert first.reconciled == 0
+    assert first.in_flight == (salla.invoices[0].id,)
+    assert not first.ok
+    assert copies_of(dayzero, salla.invoices[0].id) == []
+    time.sleep(0.3)  # the settle time has passed since the outcome became unknown
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), settle=0.2,
+                     resume=True)
     assert report.reconciled == 0
     assert report.in_flight == ()
+    assert report.written == 1
     # the fractional one is not "ready": the target named it at plan time
-    assert report.written == report.categories["ready"]
+    assert first.written + report.written == report.categories["ready"]
     assert_exactly_once(salla, dayzero, journal)
 
 

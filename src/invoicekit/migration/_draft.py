@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -29,11 +30,13 @@ __all__ = [
     "draft_from_json",
     "draft_to_json",
     "fingerprint",
+    "marked_ids",
     "marker",
     "without_number",
 ]
 
 _MARKER = "[invoicekit-migrate src={provider}:{id}]"
+_MARKER_RE = re.compile(r"\[invoicekit-migrate src=([^:\]\s]+):([^\]\s]+)\]")
 
 
 def marker(provider: str, invoice_id: str) -> str:
@@ -43,6 +46,17 @@ def marker(provider: str, invoice_id: str) -> str:
     unique per source invoice and survive the target's storage (plain ASCII).
     """
     return _MARKER.format(provider=provider, id=invoice_id)
+
+
+def marked_ids(provider: str, text: str | None) -> list[str]:
+    """The source invoice ids of *provider* whose `marker` appears in *text*.
+
+    Verification reads every description on the target with this to find a source
+    invoice copied more than once.
+    """
+    if not text or "[invoicekit-migrate " not in text:
+        return []
+    return [m.group(2) for m in _MARKER_RE.finditer(text) if m.group(1) == provider]
 
 
 # ---- JSON forms ---------------------------------------------------------------------------

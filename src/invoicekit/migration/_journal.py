@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS customers (
 """
 
 _COLUMNS = ("seq, source_id, source_number, kind, fingerprint, category, reason, customer_key, "
-            "customer_email, customer_name, draft, state, target_id, error, changed, attempts")
+            "customer_email, customer_name, draft, state, target_id, error, changed, attempts, "
+            "updated")
 
 
 @attrs.frozen(slots=True)
@@ -86,11 +87,15 @@ class Entry:
     error: str | None
     changed: bool
     attempts: int
+    updated: float = 0.0
+    """When the entry last changed (Unix time). For an entry in flight: when its write was
+    sent, or when its outcome became unknown (the answer was lost), whichever came last."""
 
 
 def _entry(row: Sequence[Any]) -> Entry:
     return Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                 row[9], row[10], row[11], row[12], row[13], bool(row[14]), int(row[15]))
+                 row[9], row[10], row[11], row[12], row[13], bool(row[14]), int(row[15]),
+                 float(row[16]))
 
 
 class Journal:
@@ -256,13 +261,15 @@ class Journal:
                        "WHERE source_id = ?", (error, time.time(), source_id))
 
     def mark_unknown(self, source_id: str, error: str) -> None:
-        """Keep an entry in flight with the reason its outcome is unknown."""
+        """Keep an entry in flight with the reason its outcome is unknown; `updated` becomes
+        the moment the outcome became unknown, from which the settle time is counted."""
         with self.transaction() as db:
             db.execute("UPDATE entries SET error = ?, updated = ? WHERE source_id = ?",
                        (error, time.time(), source_id))
 
     def mark_planned(self, source_id: str, note: str) -> None:
-        """Reconciliation proved the write did not happen: plan it again."""
+        """Reconciliation proved the write did not happen (no copy on the target, and the
+        settle time since its outcome became unknown has passed): plan it again."""
         with self.transaction() as db:
             db.execute("UPDATE entries SET state = 'planned', error = ?, updated = ? "
                        "WHERE source_id = ? AND state = 'in_flight'",
