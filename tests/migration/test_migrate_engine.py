@@ -336,3 +336,54 @@ def test_async_cancellation_leaves_writes_for_reconciliation(
                                        policy=policy(), resume=True, concurrency=3))
     assert report.reconciled == 3
     assert_exactly_once(source, FakeGateway(target.fake), journal)
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1e999999"])
+def test_an_amount_the_target_cannot_represent_is_cannot_carry_and_the_run_goes_on(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path, amount: str) -> None:
+    huge = Money(Decimal(amount), "SAR")
+    zero = Money.zero("SAR")
+    (giant,) = salla.seed(InvoiceDraft(
+        order_id="9100001", number="F-HUGE", currency="SAR", issue_date=TODAY,
+        customer=invoicekit.Customer(name="عميل كبير", email="big@example.sa"),
+        items=(invoicekit.LineItem(name="ذهب", quantity=Decimal(1), unit_price=huge,
+                                   total=huge),),
+        subtotal=huge, shipping=zero, cash_on_delivery=zero, tax_rate=Decimal(0), tax=zero,
+        total=huge))
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), verify=True)
+    verdict = next(e for e in report.not_carried if e.source_id == giant.id)
+    assert verdict.category == "cannot_carry"
+    assert verdict.reason == ("it cannot be converted: an amount cannot be represented "
+                              "exactly on the target (decimal InvalidOperation)")
+    assert copies_of(dayzero, giant.id) == []
+    # the other 30: 2 credit notes and 1 fractional quantity cannot carry, 3 customers
+    # without email need a mapping, 24 are copied
+    assert report.written == report.categories["ready"] == 24
+    assert report.failures == ()
+    assert report.ok
+    assert "[invoice] cannot carry: it cannot be converted: an amount cannot be " \
+           "represented exactly" in report.render()
+
+
+def test_a_conversion_is_exact_or_refused_never_rounded_at_28_digits(
+        dayzero: FakeGateway, journal: Path) -> None:
+    source = FakeGateway(FakeProvider(profile="salla", today=TODAY))
+    # at 0.5 USD per SAR the price is 12345678901234567890123456.125 USD: 29 significant
+    # digits, which the default decimal context would round half-even (to ...456.12)
+    # before the policy's half-up rounding to cents (...456.13)
+    price = Money(Decimal("24691357802469135780246912.25"), "SAR")
+    zero = Money.zero("SAR")
+    source.seed(InvoiceDraft(
+        order_id="9100002", number="F-BIG", currency="SAR", issue_date=TODAY,
+        customer=invoicekit.Customer(name="عميل", email="big@example.sa"),
+        items=(invoicekit.LineItem(name="ذهب", quantity=Decimal(1), unit_price=price,
+                                   total=price),),
+        subtotal=price, shipping=zero, cash_on_delivery=zero, tax_rate=Decimal(0), tax=zero,
+        total=price))
+    half = policy(currency=CurrencyPolicy({("SAR", "USD"): Decimal("0.5")}))
+    report = migrate(source, dayzero, journal=journal, policy=half, verify=True)
+    assert report.written == 1
+    assert report.mismatches == ()
+    (copy,) = dayzero.invoices
+    assert copy.total == Money(Decimal("12345678901234567890123456.13"), "USD")
+    assert copy.items[0].unit_price == Money(Decimal("12345678901234567890123456.13"), "USD")

@@ -120,6 +120,13 @@ def _with_hints(reason: str, keys: list[str]) -> str:
     return reason + (f" (policy: {'; '.join(hints)})" if hints else "")
 
 
+def _unrepresentable(exc: ArithmeticError) -> str:
+    """The plan's reason for an invoice whose amounts decimal arithmetic cannot carry (a SAR
+    total of 1e30 converted at a rate, quantized to cents): exact or not at all."""
+    return (f"an amount cannot be represented exactly on the target "
+            f"(decimal {type(exc).__name__})")
+
+
 def _fields_of(exc: errors.InvoiceKitError) -> list[str]:
     keys = list(getattr(exc, "fields", {}) or {})
     feature = getattr(exc, "feature", None)
@@ -364,11 +371,18 @@ class _Run:
                 order_id=order_id, document_url=document_url)
         except errors.InvalidRequest as exc:
             return self._verdict(invoice, "cannot_carry", f"it cannot be converted: {exc}")
+        except ArithmeticError as exc:  # decimal's InvalidOperation, Overflow...
+            return self._verdict(invoice, "cannot_carry",
+                                 f"it cannot be converted: {_unrepresentable(exc)}")
         draft = conversion.draft
         actions.extend(conversion.notes)
         try:
             draft, notes = self._checked(draft)
             actions.extend(notes)
+        except ArithmeticError as exc:
+            return self._verdict(invoice, "cannot_carry",
+                                 f"{self.target.provider} cannot take it: "
+                                 f"{_unrepresentable(exc)}")
         except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
             keys = _fields_of(exc)
             mapping = [k for k in keys if (order_id is None and "order" in k)
@@ -484,8 +498,9 @@ class _Run:
                 return "failed"
         try:
             draft, _ = self._checked(draft)
-        except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
-            self.journal.mark_failed(entry.source_id, str(exc))  # refused before any request
+        except (errors.InvalidRequest, errors.UnsupportedFeature, ArithmeticError) as exc:
+            reason = _unrepresentable(exc) if isinstance(exc, ArithmeticError) else str(exc)
+            self.journal.mark_failed(entry.source_id, reason)  # refused before any request
             self.failed_now += 1
             return "failed"
         yield _InFlight(entry.source_id, draft_to_json(draft))
@@ -523,8 +538,12 @@ class _Run:
                                             "the copy", "not found"))
             return
         assert isinstance(invoice, Invoice)
-        self.mismatches.extend(compare(entry.source_id, draft_from_json(entry.draft or ""),
-                                       invoice))
+        try:
+            self.mismatches.extend(compare(entry.source_id, draft_from_json(entry.draft or ""),
+                                           invoice))
+        except ArithmeticError as exc:
+            self.mismatches.append(Mismatch(entry.source_id, entry.target_id, "amounts",
+                                            "comparable amounts", _unrepresentable(exc)))
         self.verified = (self.verified or 0) + 1
 
     def to_verify(self) -> Iterator[Entry]:
