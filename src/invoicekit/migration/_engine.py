@@ -579,7 +579,7 @@ class _Run:
                       state=e.state)
             for e in j.entries("state = 'skipped'"))
         return MigrationReport(
-            source=self.source.provider, target=self.target.provider, journal=str(j.path),
+            source=self.source.provider, target=self.target.provider, journal=j.location,
             plan_only=plan_only, seen=self.seen, categories=j.category_counts(),
             states=j.counts(), written=self.written, reconciled=self.reconciled,
             customers_created=self.customers_created, not_carried=not_carried,
