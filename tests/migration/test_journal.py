@@ -583,3 +583,11 @@ def test_two_runs_taking_one_lease_at_once_are_serialized(postgres_url: str) -> 
         pytest.fail("the second run took a live lease over")
     assert isinstance(result, errors.ConfigurationError)
     assert "lease held by worker-2:4242:abc" in str(result)
+
+
+@pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf"), True, "60"])
+def test_lease_seconds_must_be_a_positive_number(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(errors.InvalidRequest) as caught:
+        open_journal(tmp_path / "j.db", lease_seconds=bad)
+    assert str(caught.value) == f"lease_seconds must be a positive number of seconds, got {bad!r}"
+    assert not (tmp_path / "j.db").exists()  # refused before anything was created

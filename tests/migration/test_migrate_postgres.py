@@ -4,6 +4,7 @@ rules, the same kill-and-resume proof as with the SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -27,17 +28,21 @@ from invoicekit_salla.sandbox import SallaSandbox
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
-def states(url: str) -> dict[str, tuple[str, str | None]]:
+def states(url: str, conn: Any = None) -> dict[str, tuple[str, str | None]]:
+    """The journal's entries, read on *conn* (one kept open while polling: a connection
+    per poll would fork a server process each time) or a connection of its own."""
     import psycopg
 
-    base, _, query = url.partition("?migration=")
-    try:
-        with psycopg.connect(base, autocommit=True) as conn:
+    base, _, migration = url.partition("?migration=")
+    with contextlib.ExitStack() as stack:
+        if conn is None:
+            conn = stack.enter_context(psycopg.connect(base, autocommit=True))
+        try:
             return {sid: (state, tid) for sid, state, tid in conn.execute(
                 "SELECT source_id, state, target_id FROM entries WHERE migration = %s",
-                (query,)).fetchall()}
-    except psycopg.errors.UndefinedTable:
-        return {}
+                (migration,)).fetchall()}
+        except psycopg.errors.UndefinedTable:
+            return {}
 
 
 @pytest.fixture
@@ -110,8 +115,12 @@ def test_sigkill_at_random_points_then_resume_with_a_postgresql_journal(
     rng = random.Random(int(os.environ.get("MIGRATE_CRASH_SEED", "20260301")))
     ready = sum(1 for v in expected.values() if v == "ready")
 
+    import psycopg
+
+    watch = psycopg.connect(postgres_url, autocommit=True)
+
     def done() -> int:
-        return sum(1 for state, _ in states(journal).values() if state == "done")
+        return sum(1 for state, _ in states(journal, watch).values() if state == "done")
 
     kills = 0
     for round_ in range(3):
@@ -122,7 +131,9 @@ def test_sigkill_at_random_points_then_resume_with_a_postgresql_journal(
         while child.poll() is None and done() < wanted:
             if time.monotonic() > deadline:
                 child.kill()
-                pytest.fail(f"round {round_}: no progress")
+                _, err = child.communicate()
+                watch.close()
+                pytest.fail(f"round {round_}: no progress; the run said: {err.decode()}")
             time.sleep(0.005)
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
@@ -132,6 +143,7 @@ def test_sigkill_at_random_points_then_resume_with_a_postgresql_journal(
         child.stderr.close()
     assert kills == 3
     assert 0 < done() < ready
+    watch.close()
     final = subprocess.run([*command, "--verify", "--json"], capture_output=True, env=env,
                            timeout=60, check=False)
     assert final.returncode == 0, final.stderr.decode()

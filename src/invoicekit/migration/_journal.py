@@ -33,7 +33,9 @@ one, `default`). The same SQL, the same rules, the same tests run on both.
 
 from __future__ import annotations
 
+import abc
 import contextlib
+import math
 import os
 import socket
 import sqlite3
@@ -98,6 +100,8 @@ CREATE TABLE IF NOT EXISTS lease (
 );
 """
 
+_TABLES: Final = ("meta", "entries", "customers", "lease")
+
 _COLUMNS = ("seq, source_id, source_number, kind, fingerprint, category, reason, customer_key, "
             "customer_email, customer_name, draft, state, target_id, error, changed, attempts, "
             "updated")
@@ -110,58 +114,65 @@ def is_database_url(journal: str | os.PathLike[str]) -> bool:
 
 
 # ---- storage ------------------------------------------------------------------------------------
-class _Store:
+class _Store(abc.ABC):
     """One connection to the journal's database. SQL is written once, with `?` for
     parameters; transactions are explicit (`begin`/`commit`/`rollback`), durable or not."""
 
     serial: str
     real: str
 
+    @abc.abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns a cursor (`fetchone`, `fetchall`, `rowcount`, iterable)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement once per row of parameters."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def create_schema(self) -> None:
         """Create the tables and index if they do not exist."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def begin(self, *, durable: bool) -> None:
         """Start a write transaction (relaxed durability when `durable` is false)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def commit(self, *, durable: bool) -> None:
         """Commit the transaction `begin` started."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def rollback(self, *, durable: bool) -> None:
         """Undo the transaction `begin` started."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def serialize(self, key: str) -> None:
         """Inside a transaction: wait for any other transaction serialized on *key*."""
 
+    @abc.abstractmethod
     def has_table(self, name: str) -> bool:
         """Whether the database has a table *name*."""
-        raise NotImplementedError
 
+    def now(self) -> float:
+        """The time leases are measured by (Unix seconds): this machine's clock for a file;
+        the database server's for PostgreSQL, so workers whose clocks differ agree."""
+        return time.time()
+
+    @abc.abstractmethod
     def reopen(self) -> _Store:
         """A second connection to the same database (for the lease's renewal thread)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def close(self) -> None:
         """Close the connection."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def connection(self) -> Any:
         """The DB-API connection underneath."""
-        raise NotImplementedError
 
     def statements(self) -> list[str]:
+        """The schema's statements in this database's words."""
         return [s.strip().format(serial=self.serial, real=self.real)
                 for s in _SCHEMA.split(";") if s.strip()]
 
@@ -214,6 +225,9 @@ class _SQLite(_Store):
         finally:
             if not durable:
                 self.db.execute("PRAGMA synchronous=FULL")
+
+    def serialize(self, key: str) -> None:
+        """Nothing to do: `BEGIN IMMEDIATE` already excludes every other writer."""
 
     def has_table(self, name: str) -> bool:
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -281,6 +295,10 @@ class _Postgres(_Store):
 
     def serialize(self, key: str) -> None:
         self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+
+    def now(self) -> float:
+        return float(self.execute("SELECT extract(epoch FROM clock_timestamp())"
+                                  ).fetchone()[0])
 
     def has_table(self, name: str) -> bool:
         row = self.execute("SELECT to_regclass(?)", (name,)).fetchone()
@@ -376,6 +394,10 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str], *, source: str, target: str,
                  resume: bool, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        if (isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float)
+                or not 0 < lease_seconds < math.inf):
+            raise errors.InvalidRequest(
+                f"lease_seconds must be a positive number of seconds, got {lease_seconds!r}")
         self.owner = _owner_id()
         self.lease_seconds = float(lease_seconds)
         self._lock_fd: int | None = None
@@ -401,7 +423,10 @@ class Journal:
                 db_errors = store.errors
                 self._store = store
             self._check_version()
-            self._store.create_schema()
+            if not all(self._store.has_table(t) for t in _TABLES):
+                # Only when missing: DDL takes table locks, which would make a run wait
+                # for a killed run's transaction the database has not closed yet.
+                self._store.create_schema()
             self._check_meta(source, target, resume)
             self._take_lease()
         except errors.InvoiceKitError:
@@ -505,7 +530,7 @@ class Journal:
             db.serialize(f"invoicekit lease {self.migration}")
             row = db.execute("SELECT owner, expires FROM lease WHERE migration = ?",
                              (self.migration,)).fetchone()
-            now = time.time()
+            now = db.now()
             if row is not None and row[0] != self.owner and row[1] > now \
                     and not _dead_here(row[0]):
                 raise errors.ConfigurationError(
@@ -522,7 +547,7 @@ class Journal:
         """Extend this run's lease inside the current transaction; a lease another process
         has taken over raises `ConfigurationError` (and the transaction rolls back)."""
         moved = db.execute("UPDATE lease SET expires = ? WHERE migration = ? AND owner = ?",
-                           (time.time() + self.lease_seconds, self.migration, self.owner))
+                           (db.now() + self.lease_seconds, self.migration, self.owner))
         if moved.rowcount != 1:
             raise errors.ConfigurationError(
                 f"this run lost the lease on the journal {self.location!r} (another "
@@ -544,7 +569,7 @@ class Journal:
                 with contextlib.suppress(Exception):
                     store.execute("UPDATE lease SET expires = ? WHERE migration = ? "
                                   "AND owner = ?",
-                                  (time.time() + self.lease_seconds, self.migration,
+                                  (store.now() + self.lease_seconds, self.migration,
                                    self.owner))
         finally:
             store.close()
