@@ -642,6 +642,10 @@ def migrate(
     print(report.render())
     ```
 
+    *journal* is a SQLite file (`"move.db"`) or a PostgreSQL URL
+    (`"postgresql://user@host/db?migration=merchant-42"`, with the `postgres` extra); one
+    run at a time holds it (see `Journal`).
+
     The source is streamed page by page and every invoice classified (`ready`,
     `needs_mapping`, `cannot_carry`) before anything is written; `plan_only=True` stops
     there (nothing is written to the target) and `plan_path` receives the plan as JSON
