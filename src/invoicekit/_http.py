@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -52,7 +52,13 @@ from ._options import (
     check_base_url,
 )
 from ._provider import Operation, Provider, Request, Response
-from ._secrets import install_log_redaction, redact, register_secret, scrub_exception
+from ._secrets import (
+    Secret,
+    install_log_redaction,
+    redact,
+    register_secret,
+    scrub_exception,
+)
 from ._throttle import Throttle, parse_retry_after
 
 __all__ = [
@@ -85,6 +91,39 @@ _TRANSPORT = (httpx.TransportError, OSError)
 _REQUEST_IDS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id", "cf-ray")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class _ResponseHeaders(dict[str, str]):
+    """Response headers (lower-case names) whose repr shows names only: a provider may
+    echo a credential in one, and this dict sits in a traceback's locals."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<headers {sorted(self)}>"
+
+
+class _Form(Mapping[str, str]):
+    """A form body whose `Secret` values are unwrapped only as httpx encodes them, and
+    whose repr shows no value (it may sit in a traceback's locals)."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, str | Secret]) -> None:
+        self._fields = dict(fields)
+
+    def __getitem__(self, key: str) -> str:
+        value = self._fields[key]
+        return value.get() if isinstance(value, Secret) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"<form fields {sorted(self._fields)}>"
 
 
 @attrs.frozen(slots=True)
@@ -168,29 +207,23 @@ class HttpEngine:
         """The `httpx.Request` for *req*: path checked, headers merged and checked, body
         encoded. Anything unsendable is `InvalidRequest`, raised before any I/O."""
         url = self.url_for(req)
-        headers: dict[str, str] = {"User-Agent": self.user_agent, "Accept": "application/json"}
-        headers.update(self.provider.default_headers())
+        # `httpx.Headers` hides `Authorization` in its repr, and no plain local here holds
+        # the token: tracebacks rendered with their locals (error trackers) stay clean.
+        headers = httpx.Headers({"User-Agent": self.user_agent, "Accept": "application/json"})
+        self._add_headers(headers, self.provider.default_headers())
         if req.authenticated:
-            headers.update(self.provider.auth_headers())
-        headers.update(req.headers)
-        for name, value in headers.items():
-            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name) or not isinstance(
-                    value, str) or _HEADER_VALUE_FORBIDDEN.search(value):
-                # Never echo the value: it may be a credential.
-                raise errors.InvalidRequest(
-                    f"refusing to send header {str(name)[:40]!r}: a header name must be a "
-                    "token and its value must not contain CR, LF or other control characters",
-                    provider=self.provider.name)
+            self._add_headers(headers, self.provider.auth_headers())
+        self._add_headers(headers, req.headers)
         if req.params:
             # Encoded here rather than passed as `params=`: httpx would parse and merge the
             # URL twice, which is most of its request-building cost (same encoding).
             url += "?" + urllib.parse.urlencode({k: str(v) for k, v in req.params.items()})
         kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout}
         if req.files is not None:
-            kwargs["data"] = dict(req.data or {})
+            kwargs["data"] = _Form(req.data or {})
             kwargs["files"] = dict(req.files)
         elif req.data is not None:
-            kwargs["data"] = dict(req.data)
+            kwargs["data"] = _Form(req.data)
         try:
             if req.files is None and req.data is None and req.json is not None:
                 # Not httpx's `json=`: it cannot write a Decimal as an exact JSON number.
@@ -201,6 +234,17 @@ class HttpEngine:
             raise errors.InvalidRequest(
                 f"cannot build {req.method.upper()} {req.path}: {type(exc).__name__}: "
                 f"{redact(str(exc))[:200]}", provider=self.provider.name) from exc
+
+    def _add_headers(self, headers: httpx.Headers, layer: Mapping[str, str]) -> None:
+        for name, value in layer.items():
+            if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name) or not isinstance(
+                    value, str) or _HEADER_VALUE_FORBIDDEN.search(value):
+                del layer, value  # may be a credential: not even in a traceback's locals
+                raise errors.InvalidRequest(
+                    f"refusing to send header {str(name)[:40]!r}: a header name must be a "
+                    "token and its value must not contain CR, LF or other control characters",
+                    provider=self.provider.name)
+            headers[name] = value
 
     # -- the policy ------------------------------------------------------------------
     def attempts(
@@ -228,18 +272,7 @@ class HttpEngine:
             hreq = self.build(req, client, httpx_timeout)
             throttled = req.authenticated
             if throttled:
-                blocked = self.throttle.blocked_for()
-                if blocked > cap:
-                    raise self._blocked(req, blocked)
-                wait = self.throttle.reserve()
-                if wait > 0:
-                    log.debug("%s %s %s waits %.3fs for the rate limit",
-                              provider.name, method, req.path, wait)
-                    try:
-                        yield _Sleep(wait)
-                    except GeneratorExit:
-                        self.throttle.release()
-                        raise
+                yield from self._await_turn(req, cap)
             if self.hooks.on_request:
                 self._hook(self.hooks.on_request, RequestInfo(
                     provider.name, req.operation or method.lower(), method, req.path,
@@ -268,15 +301,15 @@ class HttpEngine:
                 raise self._transport_error(errors.ProviderUnavailable, req, outcome)
 
             assert isinstance(outcome, httpx.Response)
-            headers = {k.lower(): v for k, v in outcome.headers.items()}
-            request_id = next((headers[h] for h in _REQUEST_IDS if h in headers), None)
+            headers = _ResponseHeaders({k.lower(): v for k, v in outcome.headers.items()})
+            request_id = next((redact(headers[h]) for h in _REQUEST_IDS if h in headers), None)
             response = Response(
                 status=outcome.status_code, headers=headers, content=outcome.content,
                 request=req, provider=provider.name, elapsed=elapsed, request_id=request_id,
             )
             status = response.status
             if throttled:
-                retry_after = self.throttle.observe(status, headers)
+                retry_after = self.throttle.observe(status, headers, elapsed=elapsed)
             else:
                 retry_after = parse_retry_after(headers.get("retry-after"))
             self._record(req, status, elapsed, attempt, request_id, None)
@@ -312,6 +345,21 @@ class HttpEngine:
                 attempt += 1
                 continue
             raise error
+
+    def _await_turn(self, req: Request, cap: float) -> Generator[_Action, Any, None]:
+        """Wait for the throttle to admit *req*; a wait past *cap* is `RateLimited`."""
+        ticket = self.throttle.enqueue()
+        try:
+            while (wait := self.throttle.wait_for(ticket, cap=cap)) > 0:
+                if ticket.imposed > cap:
+                    raise self._blocked(req, ticket.imposed)
+                log.debug("%s %s %s waits %.3fs for the rate limit",
+                          self.provider.name, req.method.upper(), req.path, wait)
+                yield _Sleep(wait)
+                if _instant_waits:
+                    self.throttle.admit(ticket)
+        finally:
+            self.throttle.cancel(ticket)  # a no-op once admitted
 
     def _retry_sleep(self, req: Request, attempt: int, max_retries: int,
                      retry_after: float | None, why: str) -> _Sleep:
@@ -376,9 +424,9 @@ class HttpEngine:
 
     def _blocked(self, req: Request, blocked: float) -> errors.RateLimited:
         return errors.RateLimited(
-            f"{req.method.upper()} {req.path} was not sent: {self.provider.name} asked to "
-            f"wait {blocked:.0f}s, longer than retry_after_cap "
-            f"({self.retry.retry_after_cap:.0f}s)",
+            f"{req.method.upper()} {req.path} was not sent: {self.provider.name}'s rate "
+            f"limit means waiting {blocked:.0f}s, longer than retry_after_cap "
+            f"({self.retry.retry_after_cap:g}s)",
             provider=self.provider.name, retry_after=blocked)
 
     def _unexpected(self, state: _OpState, exc: Exception) -> errors.ProviderUnavailable:
