@@ -183,8 +183,9 @@ def test_the_traceback_of_an_exception_never_raised_is_redacted() -> None:
     exc = ValueError("sk-never-raised-5 refused")
     record = logging.LogRecord("invoicekit", logging.ERROR, __file__, 1, "failed", None,
                                (ValueError, exc, None))
-    secrets._FILTER.filter(record)
-    assert record.exc_text == "ValueError: *** refused"
+    assert secrets._FILTER.filter(record) is True
+    assert exc.args == ("*** refused",)
+    assert logging.Formatter().format(record) == "failed\nValueError: *** refused"
 
 
 def test_a_plugin_logger_named_at_install_is_redacted() -> None:
