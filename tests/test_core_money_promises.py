@@ -174,3 +174,58 @@ def test_to_minor_refuses_to_round_and_says_how() -> None:
         Money("1.005", "USD").to_minor()
     assert str(info.value) == ("1.005 USD has more than 2 decimal places for USD; "
                                "round it explicitly before converting to minor units")
+
+
+RANGE = ("is out of range: money has at most 100 digits before the decimal point, and is "
+         "zero or at least 1E-100")
+
+
+@pytest.mark.parametrize("amount", ["1E-100", "-1E-100", "9" * 100, "1E+99"])
+def test_the_edges_of_the_range_are_money(amount: str) -> None:
+    assert Money(amount, "SAR").amount == Decimal(amount)
+    assert Money(Decimal(amount), "SAR").amount == Decimal(amount)
+
+
+@pytest.mark.parametrize(("amount", "shown"), [
+    ("1E+100", "1E+100"), ("1" + "0" * 100, "1" + "0" * 39), ("1E-101", "1E-101"),
+])
+def test_past_the_edges_of_the_range_is_refused(amount: str, shown: str) -> None:
+    for value in (amount, Decimal(amount)):
+        with pytest.raises(errors.InvalidRequest) as info:
+            Money(value, "SAR")
+        assert str(info.value) == f"Money amount {shown} {RANGE}"
+
+
+@pytest.mark.parametrize(("operation", "message"), [
+    (lambda: Money("9E+99", "SAR") + Money("9E+99", "SAR"), f"the result of add 1.8E+100 {RANGE}"),
+    (lambda: Money("-9E+99", "SAR") - Money("9E+99", "SAR"),
+     f"the result of subtract -1.8E+100 {RANGE}"),
+    (lambda: Money("1E+99", "SAR") * 10, f"the result of multiply 1.0E+100 {RANGE}"),
+])
+def test_a_result_out_of_range_names_the_operation(operation: object, message: str) -> None:
+    with pytest.raises(errors.InvalidRequest) as info:
+        operation()  # type: ignore[operator]
+    assert str(info.value) == message
+
+
+def test_from_minor_refuses_too_many_minor_units_by_their_size() -> None:
+    # 2**416 has 417 bits: past 4 * (100 + 4) = 416 bits it is refused before any work.
+    with pytest.raises(errors.InvalidRequest) as info:
+        Money.from_minor(2**416, "SAR")
+    assert str(info.value) == "417-bit minor units are out of range for money (100 digits at most)"
+
+
+@pytest.mark.parametrize("minor", [2**415, 10**102])
+def test_from_minor_checks_the_range_of_a_large_amount(minor: int) -> None:
+    # 2**415 (416 bits) and 10**102 (339 bits) are checked as amounts: both are 10**100 or
+    # more once divided by 100 (2**415 is about 8.4E+124).
+    with pytest.raises(errors.InvalidRequest) as info:
+        Money.from_minor(minor, "SAR")
+    assert str(info.value).startswith("Money amount ")
+    assert str(info.value).endswith(RANGE)
+
+
+def test_an_unknown_rounding_mode_is_refused_by_name() -> None:
+    with pytest.raises(errors.InvalidRequest) as info:
+        Money("1.005", "USD").quantize("UP")
+    assert str(info.value) == "unknown rounding mode 'UP': use one of decimal's ROUND_* constants"
