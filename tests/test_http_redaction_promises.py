@@ -211,3 +211,128 @@ def test_the_library_loggers_are_redacted() -> None:
     secrets.install_log_redaction()
     for name in ("invoicekit", "httpx", "httpcore.http11"):
         assert secrets._FILTER in logging.getLogger(name).filters, name
+
+
+# ---- values: what a log record's extras and an error's fields hold --------------------------
+DEEP = "sk-deep-value-4040"
+
+
+def _nest(levels: int, leaf: object) -> object:
+    """*leaf* inside *levels* lists: `_nest(2, x) == [[x]]`."""
+    for _ in range(levels):
+        leaf = [leaf]
+    return leaf
+
+
+def _nest_dict(levels: int, leaf: object) -> object:
+    for _ in range(levels):
+        leaf = {"k": leaf}
+    return leaf
+
+
+def test_a_structure_200_levels_deep_is_walked() -> None:
+    # The innermost list is at depth 199, the last one walked: the structure is kept.
+    register_secret(DEEP)
+    assert secrets.redact_value(_nest(200, DEEP)) == _nest(200, "***")
+    assert secrets.redact_value(_nest_dict(200, DEEP)) == _nest_dict(200, "***")
+
+
+def test_a_structure_deeper_than_200_levels_is_redacted_as_text() -> None:
+    # The innermost list is at depth 200: it is rendered as text, then redacted.
+    register_secret(DEEP)
+    assert secrets.redact_value(_nest(201, DEEP)) == _nest(200, "['***']")
+    assert secrets.redact_value(_nest_dict(201, DEEP)) == _nest_dict(200, "{'k': '***'}")
+
+
+def test_a_clean_deep_structure_is_returned_as_it_is() -> None:
+    register_secret(DEEP)
+    clean = _nest(205, "nothing here")
+    assert secrets.redact_value(clean) is clean
+
+
+def test_a_tuple_key_is_walked_or_rendered_by_its_own_depth() -> None:
+    register_secret(DEEP)
+    # A dict at depth 198: its key is at 199 and walked; at depth 199, the key is at 200.
+    walked = secrets.redact_value(_nest(198, {(DEEP,): 1}))
+    rendered = secrets.redact_value(_nest(199, {(DEEP,): 1}))
+    assert walked == _nest(198, {("***",): 1})
+    assert rendered == _nest(199, {"('***',)": 1})
+
+
+def test_clean_values_are_returned_as_they_are() -> None:
+    register_secret(DEEP)
+    for value in ({"a": "b", "c": ["d"]}, ["x", ("y",)], bytearray(b"clean"), b"clean"):
+        assert secrets.redact_value(value) is value
+
+
+def test_bytes_are_redacted_even_when_not_utf8() -> None:
+    register_secret("sk-bytes-7373")
+    assert secrets.redact_value(b"\xff sk-bytes-7373") == b"\xef\xbf\xbd ***"
+    assert secrets.redact_value(bytearray(b"t sk-bytes-7373")) == b"t ***"
+
+
+def test_containers_keep_their_type_when_redacted() -> None:
+    import collections
+
+    class Pairs(tuple):  # type: ignore[type-arg]
+        pass
+
+    class Picky(dict):  # type: ignore[type-arg]
+        def __init__(self, a: object, b: object) -> None:
+            super().__init__({"a": a, "b": b})
+
+    Point = collections.namedtuple("Point", "x y")
+    register_secret("sk-container-2121")
+    ordered = secrets.redact_value(collections.OrderedDict(t="sk-container-2121"))
+    assert type(ordered) is collections.OrderedDict
+    assert ordered == {"t": "***"}
+    pairs = secrets.redact_value(Pairs(("sk-container-2121", 1)))
+    assert type(pairs) is Pairs
+    assert pairs == ("***", 1)
+    # These cannot be rebuilt from their items: a plain dict or tuple comes back.
+    picky = secrets.redact_value(Picky("sk-container-2121", 2))
+    assert type(picky) is dict
+    assert picky == {"a": "***", "b": 2}
+    point = secrets.redact_value(Point("sk-container-2121", 3))
+    assert type(point) is tuple
+    assert point == ("***", 3)
+
+
+def test_every_attribute_of_an_error_that_quotes_the_provider_is_redacted() -> None:
+    from invoicekit import errors
+
+    register_secret("sk-error-attr-5151")
+    echoed = errors.ProviderError("refused sk-error-attr-5151", provider="things",
+                                  raw={"echo": "sk-error-attr-5151"},
+                                  fields={"token": ["sk-error-attr-5151 is wrong"]})
+    # No `raw` here: an attribute left empty must not end the scrubbing of those after it.
+    coded = errors.ProviderError("refused", provider="things", code="sk-error-attr-5151",
+                                 request_id="req-sk-error-attr-5151")
+    secrets.scrub_exception(echoed)
+    secrets.scrub_exception(coded)
+    assert echoed.message == "refused ***"
+    assert echoed.raw == {"echo": "***"}
+    assert dict(echoed.fields) == {"token": ["*** is wrong"]}
+    assert (coded.code, coded.request_id) == ("***", "req-***")
+
+
+def test_the_extras_and_the_exception_text_of_a_record_are_redacted() -> None:
+    register_secret("sk-record-extra-8")
+    record = logging.LogRecord("invoicekit", logging.INFO, __file__, 1, "plain", None, None)
+    record.http_request_id = "id sk-record-extra-8"
+    record.exc_text = "Traceback: sk-record-extra-8"
+    assert secrets._FILTER.filter(record) is True
+    assert record.http_request_id == "id ***"
+    assert record.exc_text == "Traceback: ***"
+
+
+def test_a_formatted_traceback_already_on_the_record_is_redacted() -> None:
+    register_secret("sk-exc-text-1919")
+    try:
+        raise ValueError("plain")
+    except ValueError as exc:
+        info = (ValueError, exc, exc.__traceback__)
+    record = logging.LogRecord("invoicekit", logging.ERROR, __file__, 1, "failed", None, info)
+    record.exc_text = "Traceback (most recent call last):\nValueError: sk-exc-text-1919"
+    assert secrets._FILTER.filter(record) is True
+    assert record.exc_text == "Traceback (most recent call last):\nValueError: ***"
