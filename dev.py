@@ -513,10 +513,12 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
             "not 200_tasks and not 32_threads and not thousand_waiters and not burst")),
     # The retry policy: which answers are retried, how long to wait, which error comes out.
     "retry": MutationTarget(".", "invoicekit/_http.py", (
-        "test_http_engine.py", "test_http_faults.py", "test_http_throttle.py"), tuple(
+        "test_http_engine.py", "test_http_faults.py", "test_http_throttle.py",
+        "test_http_retry_promises.py"), tuple(
             _ENGINE + name for name in ("attempts", "_retry_sleep", "_backoff", "_error",
                                         "_as_outcome_unknown", "_transport_error",
-                                        "_blocked"))),
+                                        "_blocked")),
+        deselect="not stall and not burst"),
     # Exactly once: the states an entry goes through, the transactions that record them,
     # the schema check and the lease. The SIGKILL and unknown-outcome tests are left out:
     # their child processes import the unmutated module, and they wait in real time.
