@@ -524,7 +524,7 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
     # their child processes import the unmutated module, and they wait in real time.
     "journal": MutationTarget(".", "invoicekit/migration/_journal.py", (
         "migration/test_journal.py", "migration/test_migrate_failure_paths.py",
-        "migration/test_migrate_engine.py"), (
+        "migration/test_migrate_engine.py", "migration/test_journal_promises.py"), (
             *(_JOURNAL + name for name in (
                 "transaction", "upsert", "mark_*", "_check_version", "get", "get_many",
                 "pending_customers", "customer", "customer_*", "customers_in_flight",
