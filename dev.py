@@ -546,8 +546,8 @@ KILLED = {"killed", "timeout"}  # mutmut's statuses that count as a kill
 
 
 def mutation_workdir(name: str, target: MutationTarget) -> Path:
-    """`.mutation/NAME`, laid anew: the project's `src`, `tests` and `pyproject.toml` (its
-    pytest settings) linked in, and mutmut's settings in `setup.cfg`.
+    """`.mutation/NAME`, laid anew: a copy of the project's `src`, `tests` and
+    `pyproject.toml` (its pytest settings), and mutmut's settings in `setup.cfg`.
 
     mutmut names a mutant after its path under `src/` and runs from one project root; a
     folder per target gives each plugin's module its importable name and each module its
@@ -557,8 +557,12 @@ def mutation_workdir(name: str, target: MutationTarget) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     project = ROOT / target.project
-    for entry in ("src", "tests", "pyproject.toml"):
-        (work / entry).symlink_to(project / entry)
+    # Copies, not links: a build backend walking the repository would meet the sources
+    # twice through a link (hatchling then leaves `src/` out of the sdist).
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(project / "src", work / "src", ignore=ignore)
+    shutil.copytree(project / "tests", work / "tests", ignore=ignore)
+    shutil.copy2(project / "pyproject.toml", work / "pyproject.toml")
     selection = "\n".join(f"    tests/{t}" for t in target.tests)
     if target.deselect:
         selection += f"\n    -k\n    {target.deselect}"
