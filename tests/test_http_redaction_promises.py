@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import pickle
+import uuid
 
 import pytest
 
@@ -17,7 +18,10 @@ from invoicekit import Secret
 from invoicekit import _secrets as secrets
 from invoicekit.provider import redact, register_secret
 
-SIX = "m6Qz#1"  # exactly six characters: the shortest value that is tracked
+
+def fresh(length: int = 12) -> str:
+    """A value never registered before in this process (a forked process included)."""
+    return uuid.uuid4().hex[:length]
 
 
 class _Capture(logging.Handler):
@@ -30,10 +34,11 @@ class _Capture(logging.Handler):
 
 
 def test_a_six_character_secret_is_tracked_and_a_five_character_one_is_not() -> None:
-    register_secret(SIX)
-    register_secret("m5Qz#")
-    assert redact(f"token={SIX};") == "token=***;"
-    assert redact("token=m5Qz#;") == "token=m5Qz#;"
+    six, five = fresh(6), fresh(5)  # six characters: the shortest value that is tracked
+    register_secret(six)
+    register_secret(five)
+    assert redact(f"token={six};") == "token=***;"
+    assert redact(f"token={five};") == f"token={five};"
 
 
 def test_values_that_are_not_strings_are_ignored_quietly() -> None:
@@ -45,7 +50,8 @@ def test_values_that_are_not_strings_are_ignored_quietly() -> None:
 def test_a_secret_that_contains_another_is_redacted_whole() -> None:
     # Longest first: were the inner one replaced first, the outer one's tail would leak.
     # Sorted by text (descending) or by length (ascending), the inner one would come first.
-    inner, outer = "kq-inner-7731", "Zq-outer-kq-inner-7731-tail"
+    inner = f"kq-inner-{fresh()}"
+    outer = f"Zq-outer-{inner}-tail"
     register_secret(inner)
     register_secret(outer)
     assert redact(f"a {outer} b {inner} c") == "a *** b *** c"
@@ -189,7 +195,7 @@ def test_the_traceback_of_an_exception_never_raised_is_redacted() -> None:
 
 
 def test_a_plugin_logger_named_at_install_is_redacted() -> None:
-    name = "tests.redaction.plugin"
+    name = f"tests.redaction.plugin{fresh()}"
     secrets.install_log_redaction(name)
     secrets.install_log_redaction(name)  # idempotent
     logger = logging.getLogger(name)
@@ -197,9 +203,10 @@ def test_a_plugin_logger_named_at_install_is_redacted() -> None:
     logger.addHandler(capture)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    register_secret("sk-plugin-logger-3")
+    secret = f"sk-{fresh()}"
+    register_secret(secret)
     try:
-        logger.info("sent %s", "sk-plugin-logger-3")
+        logger.info("sent %s", secret)
     finally:
         logger.removeHandler(capture)
     assert capture.lines == ["sent ***"]
@@ -301,13 +308,15 @@ def test_containers_keep_their_type_when_redacted() -> None:
 def test_every_attribute_of_an_error_that_quotes_the_provider_is_redacted() -> None:
     from invoicekit import errors
 
-    register_secret("sk-error-attr-5151")
-    echoed = errors.ProviderError("refused sk-error-attr-5151", provider="things",
-                                  raw={"echo": "sk-error-attr-5151"},
-                                  fields={"token": ["sk-error-attr-5151 is wrong"]})
+    # The errors exist before their secret is registered (an error built from an answer
+    # that echoed a token the gateway learns only later): scrubbing must reach each one.
+    secret = f"sk-{fresh()}"
+    echoed = errors.ProviderError(f"refused {secret}", provider="things",
+                                  raw={"echo": secret}, fields={"token": [f"{secret} is wrong"]})
     # No `raw` here: an attribute left empty must not end the scrubbing of those after it.
-    coded = errors.ProviderError("refused", provider="things", code="sk-error-attr-5151",
-                                 request_id="req-sk-error-attr-5151")
+    coded = errors.ProviderError("refused", provider="things", code=secret,
+                                 request_id=f"req-{secret}")
+    register_secret(secret)
     secrets.scrub_exception(echoed)
     secrets.scrub_exception(coded)
     assert echoed.message == "refused ***"
