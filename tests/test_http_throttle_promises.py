@@ -187,3 +187,48 @@ def test_a_caller_behind_the_first_probe_rechecks_at_half_its_age() -> None:
     clock.now = 0.4
     # The probe left at 0.3 and has no answer: re-check in (0.4 - 0.3) / 2.
     assert t.wait_for(second) == pytest.approx(0.05)
+
+
+def test_every_429_is_counted() -> None:
+    t = throttle(Clock())
+    answered(t, 429, {"retry-after": "0"})
+    answered(t, 429, {"retry-after": "0"})
+    assert t.stats.rate_limited == 2
+
+
+def test_a_429_leaves_nothing_for_the_requests_still_in_flight() -> None:
+    t = throttle(Clock())
+    answered(t, 200, headers(limit=10, remaining=10, reset=30))
+    for _ in range(3):
+        admitted(t)
+    # One of three is refused: the provider has nothing left, and the two still in flight
+    # will take their slots, so the next caller waits for the reset.
+    assert t.observe(429, {"retry-after": "0"}) == 0.0
+    assert waits(t, 1) == [30.0]
+
+
+def test_a_429_on_a_leaky_bucket_restarts_the_drain_from_now() -> None:
+    clock = Clock()
+    t = throttle(clock, "leaky")
+    # Level 10 - 4 = 6 emptying within 10 s: at least (6 - 1) / 10 = 0.5 slot a second.
+    answered(t, 200, headers(limit=10, remaining=4, reset=10))
+    admitted(t)
+    assert t.observe(429, {"retry-after": "0"}) == 0.0
+    clock.now += 2  # 2 s at 0.5 a second: one slot
+    assert waits(t, 2) == [0.0, 2.0]
+
+
+def test_a_429_after_the_reset_of_a_leaky_bucket_says_go_now() -> None:
+    clock = Clock()
+    t = throttle(clock, "leaky")
+    answered(t, 200, headers(limit=10, remaining=0, reset=5))
+    clock.now += 6
+    admitted(t)
+    assert t.observe(429, {}) == 0.0
+
+
+@pytest.mark.parametrize(("limit", "shown"), [("0", "limit=None"), ("1", "limit=1")])
+def test_a_limit_is_learnt_when_positive(limit: str, shown: str) -> None:
+    t = throttle(Clock())
+    answered(t, 200, {"x-ratelimit-limit": limit})
+    assert shown in repr(t)
