@@ -325,6 +325,17 @@ def test_every_attribute_of_an_error_that_quotes_the_provider_is_redacted() -> N
     assert (coded.code, coded.request_id) == ("***", "req-***")
 
 
+def test_an_attribute_is_redacted_when_neither_the_text_nor_the_args_show_the_secret() -> None:
+    from invoicekit import errors
+
+    secret = f"sk-{fresh()}"
+    quiet = errors.ProviderError("refused", provider="things", raw={"echo": secret})
+    register_secret(secret)
+    secrets.scrub_exception(quiet)
+    assert quiet.raw == {"echo": "***"}
+    assert quiet.message == "refused"
+
+
 def test_the_extras_and_the_exception_text_of_a_record_are_redacted() -> None:
     register_secret("sk-record-extra-8")
     record = logging.LogRecord("invoicekit", logging.INFO, __file__, 1, "plain", None, None)
