@@ -42,7 +42,8 @@ class Sizes:
     conversion_calls: int  # calls per round of a conversion figure
     http_calls: int  # requests per round of a per-call figure
     startup_runs: int  # fresh interpreters per case
-    bulk_invoices: int  # invoices listed or migrated per bulk round
+    bulk_invoices: int  # invoices migrated per bulk round
+    bulk_listed: int  # invoices listed per bulk round
     limited_requests: int  # requests made under the rate limit
     limit: int  # the sandbox's rate limit: `limit` requests per `window` seconds
     window: float
@@ -57,11 +58,12 @@ class Sizes:
     def for_mode(cls, quick: bool) -> Sizes:
         if quick:
             return cls(quick=True, rounds=3, conversion_calls=20, http_calls=10, startup_runs=2,
-                       bulk_invoices=40, limited_requests=12, limit=6, window=1.0,
+                       bulk_invoices=40, bulk_listed=100, limited_requests=12, limit=6, window=1.0,
                        memory_small=100, memory_large=400, memory_page=100,
                        migrate_memory_small=20, migrate_memory_large=200, migrate_limited=20)
         return cls(quick=False, rounds=9, conversion_calls=2000, http_calls=200,
-                   startup_runs=15, bulk_invoices=400, limited_requests=90, limit=30,
+                   startup_runs=15, bulk_invoices=400, bulk_listed=2000, limited_requests=90,
+                   limit=30,
                    window=5.0, memory_small=1_000, memory_large=100_000, memory_page=1000,
                    migrate_memory_small=1_000, migrate_memory_large=10_000,
                    migrate_limited=150)
