@@ -101,7 +101,7 @@ class DzLineItem(BaseModel):
 
 
 class DzInvoice(BaseModel):
-    """DayZero's invoice, as `invoicekit_dayzero._wire.WireInvoice` reads it."""
+    """DayZero's invoice, as `invoicekit_dayzero._wire.to_invoice` reads it."""
 
     model_config = _LENIENT
     id: str

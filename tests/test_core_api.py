@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from decimal import Decimal
 
 import invoicekit
 
@@ -107,3 +108,16 @@ def test_draft_problems_names_every_field_at_once() -> None:
     assert str(info.value) == (
         "acme: draft refused before sending: total: required must not be negative; "
         "items.0.quantity: must be positive")
+
+
+def test_decimal_from_wire_takes_only_unambiguous_thousands_commas() -> None:
+    import pytest
+
+    from invoicekit.provider import decimal_from_wire
+
+    assert decimal_from_wire("1,234.50") == Decimal("1234.50")
+    assert decimal_from_wire("1,234,567") == Decimal("1234567")
+    assert decimal_from_wire(" 90.50 ") == Decimal("90.50")
+    for text in ("90,50", "1,2,3", ",5", "1,234", "1_000", "1e3", "NaN", "١٢"):
+        with pytest.raises(ValueError, match="is not an amount"):
+            decimal_from_wire(text)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import types
 import typing
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import cattrs
@@ -31,13 +32,24 @@ import cattrs
 from ._provider import Response
 from .errors import InvalidRequest
 
-__all__ = ["base_converter", "decimal_from_wire", "parse_date", "parse_datetime"]
+__all__ = ["AMOUNT_TEXT", "base_converter", "decimal_from_wire", "parse_date", "parse_datetime"]
 
 T = TypeVar("T")
 
 
+AMOUNT_TEXT = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+"        # 90.50, 90, .5, 90.
+    r"|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]*"           # 1,234.50: a point after the groups
+    r"|[0-9]{1,3}(?:,[0-9]{3}){2,})",              # 1,234,567: two groups or more
+    re.ASCII)
+"""The numeric text a provider may send for an amount. Thousands commas are taken only
+where no one could read them as a decimal comma (`"90,50"`, `"1,234"`, `"1,2,3"` and
+`",5"` are not amounts); Python's other spellings (`1_000`, `1e3`, `NaN`, non-ASCII
+digits) are refused too."""
+
+
 def decimal_from_wire(value: Any) -> Decimal:
-    """A JSON number or numeric string as an exact `Decimal`.
+    """A JSON number or numeric string (`AMOUNT_TEXT`) as an exact `Decimal`.
 
     A JSON float was already parsed by `json.loads`; its `repr` is the shortest string
     that round-trips, which is exactly the digits the provider wrote (`35.3`).
@@ -51,10 +63,10 @@ def decimal_from_wire(value: Any) -> Decimal:
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip().replace(",", ""))
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
+        text = value.strip()
+        if AMOUNT_TEXT.fullmatch(text) is None:
+            raise ValueError(f"{value[:40]!r} is not an amount")
+        result = Decimal(text.replace(",", ""))
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not result.is_finite():

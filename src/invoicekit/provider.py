@@ -43,7 +43,7 @@ What is here, by concern:
   `register_secret` (keep a value out of logs, errors and reprs), `redact`.
 * **Wire formats**: `json_body` (exact JSON, `Decimal`s as numbers), the cattrs base
   converter and its helpers (`base_converter`, `structure`, `structure_response`,
-  `explain`, `decimal_from_wire`, `parse_date`, `parse_datetime`, `dumps`).
+  `explain`, `decimal_from_wire`, `AMOUNT_TEXT`, `parse_date`, `parse_datetime`, `dumps`).
 
 Importing this module loads cattrs (for the converter helpers); `import invoicekit` does
 not import it.
@@ -66,6 +66,7 @@ from ._provider import (
 )
 from ._secrets import Secret, redact, register_secret
 from .convert import (
+    AMOUNT_TEXT,
     base_converter,
     decimal_from_wire,
     dumps,
@@ -77,6 +78,7 @@ from .convert import (
 )
 
 __all__ = [
+    "AMOUNT_TEXT",
     "CURRENCY_ALIASES",
     "MINOR_UNITS",
     "DraftProblems",

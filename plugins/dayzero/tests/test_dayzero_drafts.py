@@ -101,10 +101,58 @@ def test_credit_notes_and_documents_are_unsupported(mock_gw: invoicekit.Gateway,
 
 
 def test_provider_check_is_usable_without_a_gateway() -> None:
+    """Migration planning and tools ask the provider directly: features, then the rules."""
     from invoicekit_dayzero import DayZeroProvider
 
     provider = DayZeroProvider(token="dz_x123", business_id=CUSTOMER_ID)
-    with pytest.raises(errors.UnsupportedFeature):
-        provider.check_draft(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
+    with pytest.raises(errors.UnsupportedFeature) as unsupported:
+        provider.check_features(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
+    assert unsupported.value.feature == "credit_note"
+    with pytest.raises(errors.InvalidRequest) as invalid:
+        provider.check_draft(make_draft(1, currency="SAR"))
+    assert list(invalid.value.fields) == ["currency"]
+
+
+# ---- one check per create ------------------------------------------------------------------
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[InvoiceDraft]:
+    """Record every call of DayZero's one draft check (`_rules.check_draft`)."""
+    from invoicekit_dayzero import _rules
+
+    seen: list[InvoiceDraft] = []
+    real = _rules.check_draft
+
+    def counting(draft: InvoiceDraft) -> InvoiceDraft:
+        seen.append(draft)
+        return real(draft)
+
+    monkeypatch.setattr(_rules, "check_draft", counting)
+    return seen
+
+
+def test_a_create_checks_the_draft_once(gw: invoicekit.Gateway,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting(monkeypatch)
+    draft = make_draft(3)  # a new customer: two requests, still one check
+    invoice = gw.create_invoice(draft)
+    assert seen == [draft]
+    assert invoice.total == Money("761.00", "USD")  # 125.50 + 2 x 126.50 + 3 x 127.50
     with pytest.raises(errors.InvalidRequest):
-        next(provider.create_invoice(make_draft(1, currency="SAR")))
+        gw.create_invoice(make_draft(1, currency="SAR"))
+    assert len(seen) == 2
+
+
+@pytest.mark.anyio
+async def test_an_async_create_checks_the_draft_once(agw: invoicekit.AsyncGateway,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting(monkeypatch)
+    draft = make_draft(1)
+    await agw.create_invoice(draft)
+    assert seen == [draft]
+
+
+def test_features_are_refused_before_the_rules_run(mock_gw: invoicekit.Gateway,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting(monkeypatch)
+    with pytest.raises(errors.UnsupportedFeature):
+        mock_gw.create_invoice(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
+    assert seen == []

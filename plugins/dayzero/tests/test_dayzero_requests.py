@@ -183,6 +183,50 @@ def test_void_acknowledgement_only_rereads(mock_gw: invoicekit.Gateway,
     assert [r.method for r in recorder.requests] == ["PUT", "GET"]
 
 
+def test_void_whose_reread_fails_returns_what_is_known(mock_gw: invoicekit.Gateway,
+                                                       recorder: Recorder) -> None:
+    """The void happened (a 2xx): a failed read-back must not turn it into an error."""
+    recorder.reply(200, {"success": True, "message": "Invoice voided"})
+    for _ in range(3):  # the read and its two retries
+        recorder.reply(503, {"detail": "Service Unavailable"})
+    invoice = mock_gw.void_invoice(INVOICE_ID)
+    assert [r.method for r in recorder.requests] == ["PUT", "GET", "GET", "GET"]
+    assert (invoice.id, invoice.provider, invoice.status, invoice.provider_status) == (
+        INVOICE_ID, "dayzero", InvoiceStatus.VOID, "void")
+    assert invoice.raw == {"success": True, "message": "Invoice voided"}
+
+
+def test_void_of_an_invoice_object_keeps_what_it_knew(mock_gw: invoicekit.Gateway,
+                                                      recorder: Recorder) -> None:
+    recorder.reply(200, {"items": [wire_invoice(status="open")], "has_next": False})
+    known = mock_gw.get_invoice(INVOICE_ID)
+    recorder.reply(200, {"success": True})
+    recorder.reply(200, {"items": [], "has_next": False})  # not found (yet)
+    invoice = mock_gw.void_invoice(known)
+    assert invoice.status is InvoiceStatus.VOID
+    assert (invoice.number, invoice.total) == ("INV-007", known.total)
+
+
+def test_success_false_to_a_create_is_outcome_unknown(mock_gw: invoicekit.Gateway,
+                                                      recorder: Recorder) -> None:
+    recorder.reply(201, {"success": False, "message": "Could not save the invoice",
+                         "code": 500, "data": None})
+    with pytest.raises(errors.OutcomeUnknown) as info:
+        mock_gw.create_invoice(make_draft(1, customer=Customer(id=CUSTOMER_ID)))
+    assert (info.value.message, info.value.code) == ("Could not save the invoice", "500")
+    assert len(recorder.requests) == 1  # a write is never repeated
+
+
+def test_success_false_to_a_read_is_a_provider_error(mock_gw: invoicekit.Gateway,
+                                                     recorder: Recorder) -> None:
+    recorder.reply(200, {"success": False, "message": "Business suspended", "code": "E1",
+                         "data": None})
+    with pytest.raises(errors.ProviderError) as info:
+        mock_gw.get_invoice(INVOICE_ID)
+    assert not isinstance(info.value, errors.ProviderUnavailable)
+    assert info.value.message == "Business suspended"
+
+
 def test_send_with_cc_and_pdf(mock_gw: invoicekit.Gateway, recorder: Recorder) -> None:
     recorder.reply(200, {"items": [wire_invoice(status="open")], "has_next": False})
     recorder.reply(201, load_fixture("send_invoice_201.json"))

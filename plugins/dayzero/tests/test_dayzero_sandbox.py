@@ -92,6 +92,38 @@ async def test_lifecycle_async(agw: invoicekit.AsyncGateway, sandbox: DayZeroSan
     assert await agw.get_pdf_url(invoice) != await agw.get_pdf_url(invoice)  # fresh each time
 
 
+def test_sample_draft_is_valid_and_sendable(gw: invoicekit.Gateway,
+                                            sandbox: DayZeroSandbox) -> None:
+    sandbox.today = dt.date(2031, 5, 1)
+    draft = sandbox.sample_draft(7)
+    assert draft.customer is not None
+    assert draft.customer.id in sandbox.customers
+    assert draft.customer == Customer(id=draft.customer.id, name="Customer 7",
+                                      email="customer7@example.com")
+    assert (draft.currency, draft.issue_date, draft.due_date, draft.description) == (
+        "USD", dt.date(2031, 5, 1), dt.date(2031, 5, 31), "Order 7")
+    assert draft.items == (LineItem(name="Item 7", quantity=2, unit_price=Money("12.50", "USD"),
+                                    total=Money("25.00", "USD")),)
+    assert gw.check_draft(draft) is draft
+    sandbox.clear_log()
+    invoice = gw.create_invoice(draft)
+    assert sandbox.count("POST", r"/customers$") == 0  # the customer already exists
+    assert (invoice.total, invoice.issue_date) == (Money("25.00", "USD"), dt.date(2031, 5, 1))
+    opened = gw.finalize_invoice(invoice)
+    assert (opened.status, opened.number) == (InvoiceStatus.OPEN, "INV-001")
+    receipt = gw.send_invoice(opened)
+    assert (receipt.sent, receipt.recipient) == (True, "customer7@example.com")
+    assert sandbox.sample_draft(8).customer != draft.customer  # unique for each n
+
+
+def test_today_fixes_the_issue_date_of_undated_invoices(gw: invoicekit.Gateway,
+                                                        sandbox: DayZeroSandbox) -> None:
+    sandbox.today = dt.date(2030, 12, 24)
+    invoice = gw.create_invoice(make_draft(1, issue_date=None))
+    assert invoice.issue_date == dt.date(2030, 12, 24)
+    assert sandbox.invoices[invoice.id]["issue_date"] == "2030-12-24"
+
+
 def test_paging_is_lazy_and_complete(sandbox: DayZeroSandbox) -> None:
     customer_ids = []
     with invoicekit.connect("dayzero", **sandbox.settings()) as gw:

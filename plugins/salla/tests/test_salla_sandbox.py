@@ -388,3 +388,93 @@ def test_money_stays_decimal_on_the_wire(gw: invoicekit.Gateway, sandbox: SallaS
     assert invoice.total == Money("1234567890123.31", "SAR")
     assert b'"total":1234567890123.31' in sandbox.requests[-1].body
     assert gw.get_invoice(invoice.id).total == Money("1234567890123.31", "SAR")
+
+
+# ---- the sandbox as the fake's salla profile --------------------------------------------------
+def test_sample_draft_is_valid_creatable_and_sendable(gw: invoicekit.Gateway,
+                                                      sandbox: SallaSandbox) -> None:
+    sandbox.today = dt.date(2031, 5, 6)
+    draft = sandbox.sample_draft(7)
+    assert draft.number == "F-00007"
+    assert draft.subtotal == Money("200.00", "SAR")
+    assert draft.tax == Money("30.00", "SAR")
+    assert draft.total == Money("230.00", "SAR")
+    assert (draft.shipping, draft.cash_on_delivery) == (Money("0", "SAR"), Money("0", "SAR"))
+    assert draft.tax_rate == Decimal(15)
+    assert draft.issue_date == dt.date(2031, 5, 6)
+    assert [(i.name, i.quantity, i.unit_price) for i in draft.items] == [
+        ("منتج 7", Decimal(2), Money("100.00", "SAR"))]
+    assert gw.check_draft(draft) == draft, "nothing to refuse, nothing to fill in"
+    invoice = gw.create_invoice(draft)
+    assert invoice.number == "F-00007"
+    assert invoice.total == Money("230.00", "SAR")
+    assert invoice.issue_date == dt.date(2031, 5, 6), "sandbox.today fixes the issue date"
+    assert [(i.name, i.unit_price) for i in invoice.items] == [
+        ("منتج 7", Money("100.00", "SAR"))], "the order's line is the draft's line"
+    receipt = gw.send_invoice(invoice)
+    assert receipt.sent is True
+    assert [s.to for s in sandbox.sent] == ["customer7@example.sa"]
+
+
+def test_sample_drafts_differ_for_each_n(gw: invoicekit.Gateway, sandbox: SallaSandbox) -> None:
+    first, second = sandbox.sample_draft(1), sandbox.sample_draft(2)
+    assert first.order_id != second.order_id
+    assert first.number != second.number
+    assert {gw.create_invoice(d).number for d in (first, second)} == {"F-00001", "F-00002"}
+
+
+# ---- issue 13, item 10 (Salla part): every invoice has a number ----------------------------
+def test_issue13_url_and_file_invoices_get_a_number(gw: invoicekit.Gateway,
+                                                    sandbox: SallaSandbox) -> None:
+    gw.create_invoice(InvoiceDraft(order_id=ORDER, from_order=True))  # store invoice no. 1
+    by_url = gw.create_invoice(InvoiceDraft(order_id=str(FIRST_ORDER + 1),
+                                            document_url="https://cdn.example.sa/a.pdf"))
+    by_file = gw.create_invoice(InvoiceDraft(order_id=str(FIRST_ORDER + 2), document_pdf=PDF))
+    assert gw.get_invoice(by_url.id).number == "2"
+    assert gw.get_invoice(by_file.id).number == "3"
+    listed = {i.id: i.number for i in gw.list_invoices()}
+    assert listed == {by_file.id: "3", by_url.id: "2", str(int(by_url.id) - 1): "1"}
+
+
+def test_store_numbers_skip_numbers_the_merchant_used(gw: invoicekit.Gateway,
+                                                      data_draft: Callable[..., InvoiceDraft]
+                                                      ) -> None:
+    gw.create_invoice(data_draft(ORDER, "2"))
+    by_url = gw.create_invoice(InvoiceDraft(order_id=str(FIRST_ORDER + 1),
+                                            document_url="https://cdn.example.sa/a.pdf"))
+    assert gw.get_invoice(by_url.id).number == "3", "2 is taken, as invoice count + 1 would be"
+
+
+# ---- the sandbox applies the plugin's own rules (`_rules`) ----------------------------------
+@pytest.mark.parametrize("url", ["ftp://cdn.example.sa/a.pdf", "https://cdn.example.sa/a.PDF",
+                                 "https://cdn.example.sa/a b.pdf", "invoice.pdf"])
+def test_sandbox_refuses_the_urls_check_draft_refuses(gw: invoicekit.Gateway,
+                                                      sandbox: SallaSandbox, url: str) -> None:
+    draft = InvoiceDraft(order_id=ORDER, document_url=url)
+    with pytest.raises(errors.InvalidRequest) as local:
+        gw.check_draft(draft)
+    assert list(local.value.fields) == ["document_url"]
+    with pytest.raises(errors.ValidationError) as remote:
+        gw.run(gw.provider_object.create_invoice(draft))
+    assert remote.value.fields == {"url": ["يجب أن ينتهي  عنوان (url)  بأحد القيم التالية: .pdf"]}
+    assert sandbox.invoices == {}
+
+
+@pytest.mark.parametrize("order_id", [f" {ORDER}", f"{ORDER}\n", "١٠٠٠٠٠١", "-1000001"])
+def test_sandbox_takes_only_digit_order_ids(sandbox: SallaSandbox, http_client: httpx.Client,
+                                            order_id: str) -> None:
+    sandbox.orders[order_id] = {**sandbox.orders[ORDER], "id": order_id}  # a trap, if looked up
+    answer = http_client.post(f"{sandbox.url}/orders/invoices", json={
+        "order_id": order_id, "type": "tax_invoice", "data_type": "order"},
+        headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["fields"] == {"order_id": ["رقم الطلب خاطئ . "]}
+    assert sandbox.invoices == {}
+
+
+def test_details_of_a_non_digit_id_is_not_found(sandbox: SallaSandbox,
+                                                http_client: httpx.Client) -> None:
+    answer = http_client.get(f"{sandbox.url}/orders/invoices/1100000001x",
+                             headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == "المحتوى الذي تحاول الوصول اليه غير متوفر"

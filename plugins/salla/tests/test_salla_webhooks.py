@@ -161,10 +161,8 @@ def test_dedup_key_is_stable_across_repeats_and_differs_between_events() -> None
     first = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
     again = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
     assert first.dedup_key == again.dedup_key
-    # The same event re-serialised (other key order, spacing) is still the same delivery.
-    reordered = json.dumps(dict(reversed(list(json.loads(body).items()))), indent=1).encode()
-    assert verify_webhook(reordered, signed(reordered), secret=SECRET,
-                          now=NOW).dedup_key == first.dedup_key
+    # Salla documents no delivery id: the key is the SHA-256 of the raw body.
+    assert first.dedup_key == "salla-" + hashlib.sha256(body).hexdigest()
     other = delivery("Fri Mar 01 2024 14:56:00 GMT+0300")
     assert verify_webhook(other, signed(other), secret=SECRET,
                           now=NOW).dedup_key != first.dedup_key
@@ -173,8 +171,93 @@ def test_dedup_key_is_stable_across_repeats_and_differs_between_events() -> None
                           now=NOW).dedup_key != first.dedup_key
 
 
+def test_issue13_distinct_deliveries_in_the_same_second_do_not_share_a_dedup_key() -> None:
+    """Two updates of one invoice in the same second, and two undated deliveries, are
+    distinct deliveries (the old key, merchant + event + data.id + created_at, made each
+    pair collide, and the second was dropped as a repeat)."""
+    same_second = [delivery(event="invoice.updated", data={**INVOICE, "invoice_number": n})
+                   for n in ("1", "2")]
+    undated = [delivery("", event="order.updated", data={"id": 5, "status": s})
+               for s in ("new", "shipped")]
+    for pair in (same_second, undated):
+        keys = {verify_webhook(b, signed(b), secret=SECRET, now=NOW, max_age=None).dedup_key
+                for b in pair}
+        assert len(keys) == 2
+
+
 def test_other_events_have_no_invoice() -> None:
     body = delivery(event="order.created", data={"id": 5, "status": "new"})
     event = verify_webhook(body, signed(body), secret=SECRET, now=NOW)
     assert event.invoice is None
     assert event.data == {"id": 5, "status": "new"}
+
+
+# ---- issue 13, item 11: hostile deliveries are refused typed -------------------------------
+@pytest.mark.parametrize(("strategy", "headers"), [
+    ("token", {"Authorization": "Bearer \udcff\udcfe"}),
+    ("token", {"Authorization": "\ud800"}),
+    ("signature", {"X-Salla-Signature": "ab\udc80cd"}),
+])
+def test_issue13_surrogate_header_values_are_a_webhook_error(strategy: str,
+                                                             headers: dict[str, str]) -> None:
+    body = delivery()
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, headers, secret=SECRET, strategy=strategy, now=NOW)
+    assert caught.value.reason == "malformed"
+    assert "header is not valid text" in str(caught.value)
+
+
+def test_issue13_deeply_nested_signed_body_is_a_webhook_error() -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "malformed"
+    assert "nested too deeply" in str(caught.value)
+    nested_data = b'{"event":"invoice.created","data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(WebhookError):
+        verify_webhook(nested_data, signed(nested_data), secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("created_at", [
+    "Fri Mar 01 2024 15:10:00 GMT+0300",    # 15 minutes ahead of NOW
+    "2024-03-02T12:00:00Z",                 # a day ahead
+    "2099-01-01 00:00:00",                  # Riyadh time, decades ahead
+])
+def test_issue13_future_dated_delivery_is_refused_like_a_stale_one(created_at: str) -> None:
+    body = delivery(created_at)
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason == "stale"
+    assert "dated in the future" in str(caught.value)
+
+
+def test_small_clock_skew_is_allowed() -> None:
+    body = delivery("Fri Mar 01 2024 15:04:00 GMT+0300")  # 4 minutes ahead of NOW
+    assert verify_webhook(body, signed(body), secret=SECRET, now=NOW).invoice is not None
+    with pytest.raises(WebhookError):
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW,
+                       clock_skew=dt.timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+05:00",
+                                        "9999-12-31T23:59:59-05:00"])
+def test_created_at_at_the_edge_of_the_calendar_is_refused_typed(created_at: str) -> None:
+    body = delivery(created_at)
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, signed(body), secret=SECRET, now=NOW)
+    assert caught.value.reason in ("undated", "stale")
+
+
+def test_bytes_header_values_are_read_and_junk_headers_refused() -> None:
+    body = delivery()
+    as_bytes = {k.encode(): v.encode() for k, v in signed(body).items()}
+    assert verify_webhook(body, as_bytes, secret=SECRET, now=NOW).invoice is not None  # type: ignore[arg-type]
+    with pytest.raises(WebhookError) as caught:
+        verify_webhook(body, [("X-Salla-Signature", "x")], secret=SECRET, now=NOW)  # type: ignore[arg-type]
+    assert caught.value.reason == "malformed"
+
+
+def test_secret_that_is_not_text_is_a_configuration_error() -> None:
+    body = delivery()
+    with pytest.raises(errors.ConfigurationError, match="not valid text"):
+        verify_webhook(body, signed(body), secret="\udcff", now=NOW)

@@ -238,3 +238,31 @@ def test_oauth_error_keeps_its_code() -> None:
                                               "error_description": "spent"}), provider="salla")
     assert err.code == "invalid_grant"
     assert err.message == "spent"
+
+
+# ---- the rules module --------------------------------------------------------------------------
+def test_check_draft_reports_every_problem_at_once_through_draft_problems() -> None:
+    from invoicekit_salla import _rules
+
+    draft = InvoiceDraft(order_id="12a", currency="USD", document_url="https://x.example/a.PDF")
+    with pytest.raises(errors.InvalidRequest) as caught:
+        _rules.check_draft(draft)
+    assert caught.value.fields == {
+        "order_id": ["'12a' is not a Salla order id (digits)"],
+        "currency": ["Salla invoices are in SAR, not USD"],
+        "document_url": ["must be an http(s) URL ending in .pdf (Salla accepts PDF links only)"],
+    }
+    assert str(caught.value).startswith("salla: draft refused before sending: order_id: ")
+
+
+def test_provider_check_draft_is_the_rules_module() -> None:
+    from invoicekit_salla import SALLA_ID, _rules
+
+    provider = SallaProvider(token="t-123456")
+    draft = InvoiceDraft(order_id="1", number="N", subtotal=Money("10", "SAR"),
+                         total=Money("11.5", "SAR"), tax_rate=Decimal(15), tax=Money("1.5", "SAR"))
+    assert provider.check_draft(draft) == _rules.check_draft(draft)
+    assert SALLA_ID is _rules.SALLA_ID
+    assert [f.wire for f in _rules.DATA_FIELDS] == [
+        "invoice_number", "sub_total", "total", "shipping_cost", "cash_on_delivery_cost", "tax",
+        "tax_value"]

@@ -119,3 +119,75 @@ def test_only_tag_1_is_read_as_a_qr() -> None:
                 assert decode_qr(text) is not None
             except ZatcaQrError:
                 pass  # read as a QR, and found broken
+
+
+# ---- issue 13, item 13 ---------------------------------------------------------------------
+def test_issue13_amounts_are_encoded_in_fixed_point_never_with_an_exponent() -> None:
+    qr = ZatcaQr("Salla", "1234567891", dt.datetime(2021, 7, 12, 14, 25, 9, tzinfo=dt.UTC),
+                 Decimal("1E+3"), Decimal("1.5E+2"))
+    records = dict(_records(encode_qr(qr)))
+    assert records[4] == b"1000"
+    assert records[5] == b"150"
+    # The known vector still encodes exactly (100.00 keeps its two places).
+    assert encode_qr(ZatcaQr("Salla", "1234567891",
+                             dt.datetime(2021, 7, 12, 14, 25, 9, tzinfo=dt.UTC),
+                             Decimal("100.00"), Decimal("15.00"))) == VECTOR
+
+
+@pytest.mark.parametrize("amount", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_non_finite_amounts_are_not_encoded(amount: Decimal) -> None:
+    qr = ZatcaQr("Salla", "1", dt.datetime(2024, 1, 1, tzinfo=dt.UTC), amount, Decimal(0))
+    with pytest.raises(ZatcaQrError, match="record 4 must be a finite Decimal"):
+        encode_qr(qr)
+
+
+def _records(text: str) -> list[tuple[int, bytes]]:
+    data = base64.b64decode(text)
+    out, pos = [], 0
+    while pos < len(data):
+        tag, length = data[pos], data[pos + 1]
+        out.append((tag, data[pos + 2:pos + 2 + length]))
+        pos += 2 + length
+    return out
+
+
+@pytest.mark.parametrize("variant", [
+    VECTOR.rstrip("="),                                        # unpadded
+    "\n".join(VECTOR[i:i + 20] for i in range(0, len(VECTOR), 20)),  # line-wrapped
+    VECTOR[:30] + "\r\n " + VECTOR[30:].rstrip("="),           # wrapped and unpadded
+    f"  {VECTOR}\n",                                           # surrounded by whitespace
+])
+def test_issue13_unpadded_or_wrapped_base64_of_a_valid_code_is_decoded(variant: str) -> None:
+    qr = decode_qr(variant)
+    assert qr == ZatcaQr("Salla", "1234567891",
+                         dt.datetime(2021, 7, 12, 14, 25, 9, tzinfo=dt.UTC),
+                         Decimal("100.00"), Decimal("15.00"))
+    assert is_qr(variant)
+
+
+def test_url_safe_alphabet_is_the_same_code() -> None:
+    # This seller's bytes encode to a "+" in the standard alphabet ("-" in the URL-safe one).
+    qr = ZatcaQr("ü>>?ü", "1234567891", dt.datetime(2021, 7, 12, 14, 25, 9, tzinfo=dt.UTC),
+                 Decimal("100.00"), Decimal("15.00"))
+    text = encode_qr(qr)
+    assert "+" in text
+    urlsafe = text.replace("+", "-").replace("/", "_").rstrip("=")
+    assert decode_qr(urlsafe) == qr
+
+
+@given(cut=st.integers(1, 70), width=st.integers(4, 76))
+def test_wrapped_unpadded_codes_decode_or_raise_never_none(cut: int, width: int) -> None:
+    """A code that starts with tag 1 is read whatever its layout: decoded when whole,
+    `ZatcaQrError` when cut short, never `None` (which would mean "not a QR at all")."""
+    text = VECTOR.rstrip("=")[:cut]
+    wrapped = "\n".join(text[i:i + width] for i in range(0, len(text), width))
+    if len(text) < 2:
+        return
+    try:
+        decoded = decode_qr(wrapped)
+    except ZatcaQrError:
+        return
+    if len(text) % 4 == 1:
+        assert decoded is None  # not base64 at all (one stray character): a placeholder
+    else:
+        assert decoded is not None

@@ -15,6 +15,6 @@ Installing this distribution registers the provider `dayzero` (entry point group
 from __future__ import annotations
 
 from ._provider import DayZeroProvider
-from ._wire import DAYZERO_ID, SUPPORTED_CURRENCIES
+from ._rules import DAYZERO_ID, SUPPORTED_CURRENCIES
 
 __all__ = ["DAYZERO_ID", "SUPPORTED_CURRENCIES", "DayZeroProvider"]

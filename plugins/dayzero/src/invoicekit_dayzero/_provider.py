@@ -35,9 +35,9 @@ from invoicekit import (
 )
 from invoicekit.convert import parse_date
 
-from . import _wire
+from . import _rules, _wire
 from ._errors import error_from_response
-from ._wire import DAYZERO_ID
+from ._rules import DAYZERO_ID
 
 __all__ = ["DayZeroProvider"]
 
@@ -120,17 +120,15 @@ class DayZeroProvider(Provider):
         return error_from_response(response)
 
     def check_draft(self, draft: InvoiceDraft) -> InvoiceDraft:
-        """Refuse, before any request, a draft DayZero would refuse or change.
+        """Refuse, before any request, a draft DayZero would refuse or change
+        (`_rules.check_draft`: sub-cent amounts, fractional quantities, currencies other
+        than USD, CAD, AUD, EUR and GBP, a missing due date or customer, no line items,
+        amounts DayZero has no field for...), with `InvalidRequest` naming every field.
 
-        Sub-cent amounts, fractional quantities, currencies other than USD, CAD, AUD, EUR
-        and GBP, a missing due date or customer, no line items, and amounts DayZero has no
-        field for (tax, shipping, discounts: put them in line items) are refused with
-        `InvalidRequest` whose `fields` name each problem; credit notes and document forms
-        with `UnsupportedFeature`.
+        The gateway calls this once per create, after `check_features` has refused credit
+        notes and document forms; `create_invoice` trusts the draft it is given.
         """
-        self.check_features(draft)
-        _wire.check_draft(draft)
-        return draft
+        return _rules.check_draft(draft)
 
     def __repr__(self) -> str:
         return f"<DayZeroProvider business {self.business_id}>"
@@ -156,9 +154,9 @@ class DayZeroProvider(Provider):
     def create_invoice(self, draft: InvoiceDraft) -> Operation[Invoice]:
         """`POST /invoices`; a customer without an id is created first (`POST /customers`).
 
+        *draft* is one `check_draft` accepted (the gateway checks it once, before this).
         The returned invoice's `customer` carries the (new) customer id.
         """
-        self.check_draft(draft)
         customer = draft.customer
         assert customer is not None  # check_draft refuses a draft without one
         if customer.id is None:
@@ -222,13 +220,35 @@ class DayZeroProvider(Provider):
         invoice_id = self._invoice_id(invoice)
         response = yield self._invoice_request("POST", "/finalize", invoice_id,
                                                "finalize_invoice")
-        return (yield from self._invoice_or_reread(response, invoice_id))
+        finalized = _wire.answered_invoice(response)
+        if finalized is not None:
+            return finalized
+        # Finalize answers with the invoice in every example we know of; should one answer
+        # with only an acknowledgement, read the invoice (and the number it was given).
+        return (yield from self.get_invoice(invoice_id))
 
     def void_invoice(self, invoice: Invoice | str) -> Operation[Invoice]:
-        """`PUT /invoices/{id}/void`; DayZero voids open invoices only (409 -> `Conflict`)."""
+        """`PUT /invoices/{id}/void`; DayZero voids open invoices only (409 -> `Conflict`).
+
+        DayZero answers with the voided invoice. Should it answer with only an
+        acknowledgement, the invoice is read back; if that read fails, the void has still
+        happened, so no error is raised: the result is what is known, the invoice given
+        (or just its id) with status `VOID` and `provider_status` `"void"`, and the void's
+        answer as `raw`.
+        """
         invoice_id = self._invoice_id(invoice)
         response = yield self._invoice_request("PUT", "/void", invoice_id, "void_invoice")
-        return (yield from self._invoice_or_reread(response, invoice_id))
+        voided = _wire.answered_invoice(response)
+        if voided is not None:
+            return voided
+        try:
+            return (yield from self.get_invoice(invoice_id))
+        except errors.ProviderError:
+            known = invoice if isinstance(invoice, Invoice) else Invoice(
+                id=invoice_id, provider=self.name)
+            answer = response.json()
+            return attrs.evolve(known, status=InvoiceStatus.VOID, provider_status="void",
+                                raw=answer if isinstance(answer, dict) else {})
 
     def send_invoice(self, invoice: Invoice | str, options: SendOptions) -> Operation[SendReceipt]:
         """`POST /invoices/{id}/send` with `cc_sender` / `attach_pdf`.
@@ -257,14 +277,6 @@ class DayZeroProvider(Provider):
         invoice_id = self._invoice_id(invoice)
         response = yield self._invoice_request("GET", "/pdf", invoice_id, "get_pdf_url")
         return _wire.parse_pdf_url(response)
-
-    def _invoice_or_reread(self, response: Response, invoice_id: str) -> Operation[Invoice]:
-        # Finalize and void answer with the invoice in every example we know of; should one
-        # answer with only an acknowledgement, read the invoice instead of failing.
-        data = _wire.unwrap(response.json())
-        if isinstance(data, dict) and "id" in data and "status" in data:
-            return _wire.parse_invoice(response)
-        return (yield from self.get_invoice(invoice_id))
 
 
 def _matches(invoice: Invoice, query: InvoiceQuery, wanted: frozenset[str] | None) -> bool:

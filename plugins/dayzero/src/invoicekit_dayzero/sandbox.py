@@ -29,7 +29,6 @@ import secrets
 import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
@@ -45,7 +44,8 @@ from invoicekit.testing.sandbox import (
     json_response,
 )
 
-from ._wire import DAYZERO_ID, SUPPORTED_CURRENCIES, SendBody
+from ._rules import DAYZERO_ID, SUPPORTED_CURRENCIES
+from ._wire import SendBody
 
 __all__ = ["DEFAULT_BUSINESS_ID", "DEFAULT_TOKEN", "DayZeroSandbox", "SentEmail", "main"]
 
@@ -61,6 +61,8 @@ _SEND_ALIASES: Mapping[str, Sequence[str]] = {
 """The send body's field names are undocumented: the sandbox accepts these alternatives."""
 _UUID_MSG = "Input should be a valid UUID, invalid character: expected an optional prefix of " \
     "`urn:uuid:` followed by [0-9a-fA-F-]"
+_CURRENCY_MSG = "Input should be " + ", ".join(
+    f"'{c}'" for c in SUPPORTED_CURRENCIES[:-1]) + f" or '{SUPPORTED_CURRENCIES[-1]}'"
 _STATUSES = ("draft", "open", "partially_paid", "stripe_paid", "manual_paid", "void",
              "uncollectible")
 
@@ -99,7 +101,9 @@ class DayZeroSandbox(SandboxServer):
     `settings()` gives what `invoicekit.connect("dayzero", ...)` needs for the default
     business. `wrap_responses=True` wraps every success in `{success, message, code,
     data}`; `more_field="has_more"` names the paging flag as DayZero's guide does;
-    `rate_limit=RateLimit(100, 60, model="window")` limits each token.
+    `rate_limit=RateLimit(100, 60, model="window")` limits each token. For tests,
+    `sample_draft(n)` gives a valid, sendable draft and `today` fixes the issue date of new
+    invoices. Ids and currencies are refused with the plugin's own rules (`_rules`).
     """
 
     name: ClassVar[str] = "dayzero"
@@ -137,6 +141,9 @@ class DayZeroSandbox(SandboxServer):
         self.wrap_responses = wrap_responses
         self.more_field = more_field
         self.default_page_size = default_page_size
+        self.today: dt.date | None = None
+        """Set to issue new invoices on a fixed date when the request names none (for
+        date-filter tests); `None`: today in UTC."""
         self.businesses: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, _Token] = {}
         self.customers: dict[str, dict[str, Any]] = {}
@@ -172,26 +179,6 @@ class DayZeroSandbox(SandboxServer):
         with self.lock:
             self.tokens[token].expired = True
 
-    def sample_draft(self, n: int = 1) -> InvoiceDraft:
-        """A USD draft whose customer is created here first, in the default business (so
-        the draft names it by id), unique for each *n*."""
-        customer_id = str(uuid.uuid4())
-        name, email = f"Customer {n}", f"customer{n}@example.com"
-        with self.lock:
-            self.customers[customer_id] = {
-                "id": customer_id, "name": name, "email": email, "tax_id": None,
-                "phone": None, "created_at": _now().isoformat(),
-                "_business": DEFAULT_BUSINESS_ID}
-        today = self.today or _now().date()
-        price = Money("12.50", "USD")
-        qty = Decimal(2)
-        return InvoiceDraft(
-            customer=Customer(id=customer_id, name=name, email=email), currency="USD",
-            issue_date=today, due_date=today + dt.timedelta(days=30), description=f"Order {n}",
-            items=(LineItem(name=f"Item {n}", quantity=qty, unit_price=price,
-                            total=price * qty),),
-        )
-
     def settings(self, business_id: str = DEFAULT_BUSINESS_ID) -> dict[str, str]:
         """`connect("dayzero", **sandbox.settings())` keyword arguments for a business."""
         with self.lock:
@@ -225,6 +212,27 @@ class DayZeroSandbox(SandboxServer):
             inv["balance_due"] -= paid
             inv["status"] = f"{via}_paid" if inv["balance_due"] == 0 else "partially_paid"
             return copy.deepcopy(inv)
+
+    def sample_draft(self, n: int = 1) -> InvoiceDraft:
+        """A valid, sendable draft for this platform, unique for each *n*.
+
+        Its customer (`Customer {n}`, `customer{n}@example.com`) is created here, directly
+        in the default business, so the draft names it by id: creating the draft is one
+        request. The draft is in USD, issued `today` (see `self.today`) and due 30 days
+        later, described `Order {n}`, with one line item `Item {n}` of 2 x 12.50 USD.
+        """
+        with self.lock:
+            record = self._add_customer(DEFAULT_BUSINESS_ID, f"Customer {n}",
+                                        f"customer{n}@example.com")
+        customer = Customer(id=record["id"], name=record["name"], email=record["email"])
+        today = self._today()
+        price = Money("12.50", "USD")
+        return InvoiceDraft(
+            customer=customer, currency="USD", issue_date=today,
+            due_date=today + dt.timedelta(days=30), description=f"Order {n}",
+            items=(LineItem(name=f"Item {n}", quantity=2, unit_price=price,
+                            total=price * 2),),
+        )
 
     def set_status(self, invoice_id: str, status: str) -> None:
         """Force an invoice's status (to try statuses the API reaches by other paths)."""
@@ -327,6 +335,18 @@ class DayZeroSandbox(SandboxServer):
             raise SandboxError(404, {"detail": "Invoice not found"})
         return inv
 
+    def _today(self) -> dt.date:
+        return self.today or _now().date()
+
+    def _add_customer(self, business_id: str, name: str | None, email: str | None,
+                      tax_id: str | None = None, phone: str | None = None) -> dict[str, Any]:
+        """Store a new customer of *business_id* (under `self.lock`); return its record."""
+        cid = str(uuid.uuid4())
+        customer = {"id": cid, "name": name, "email": email, "tax_id": tax_id,
+                    "phone": phone, "created_at": _now().isoformat(), "_business": business_id}
+        self.customers[cid] = customer
+        return customer
+
     @staticmethod
     def _public(inv: Mapping[str, Any]) -> dict[str, Any]:
         return {k: copy.deepcopy(v) for k, v in inv.items() if not k.startswith("_")}
@@ -407,10 +427,7 @@ class DayZeroSandbox(SandboxServer):
         if problems:
             raise SandboxError(422, {"detail": problems})
         with self.lock:
-            cid = str(uuid.uuid4())
-            customer = {"id": cid, "name": name, "email": email, "tax_id": tax_id,
-                        "phone": phone, "created_at": _now().isoformat(), "_business": bid}
-            self.customers[cid] = customer
+            customer = self._add_customer(bid, name, email, tax_id, phone)
             return self._ok(201, self._public(customer))
 
     def _route_create_invoice(self, request: SandboxRequest) -> SandboxResponse:
@@ -456,9 +473,7 @@ class DayZeroSandbox(SandboxServer):
                                 required=False)
         currency = body.get("currency", "USD")
         if currency not in SUPPORTED_CURRENCIES:
-            problems.append(_issue(["body", "currency"],
-                                   "Input should be 'USD', 'CAD', 'AUD', 'EUR' or 'GBP'",
-                                   "enum", currency))
+            problems.append(_issue(["body", "currency"], _CURRENCY_MSG, "enum", currency))
         if problems:
             raise SandboxError(422, {"detail": problems})
         with self.lock:
@@ -473,7 +488,7 @@ class DayZeroSandbox(SandboxServer):
                 "id": iid, "status": "draft", "number": None, "currency": currency,
                 "customer_id": customer["id"], "customer_name": customer["name"],
                 "customer_email": customer["email"], "description": description,
-                "issue_date": issue or (self.today or now.date()).isoformat(), "due_date": due,
+                "issue_date": issue or self._today().isoformat(), "due_date": due,
                 "line_items": items, "subtotal": total, "total": total, "total_paid": 0,
                 "balance_due": total, "pdf_url": None,
                 "hosted_invoice_url": f"https://pay.sandbox.ondayzero.example/i/{iid}",

@@ -16,7 +16,8 @@ renewal (`invoicekit_salla.oauth`) and an emulator of Salla's API for tests and 
 
 from __future__ import annotations
 
-from ._provider import LANGUAGES, SALLA_ID, SallaProvider
+from ._provider import LANGUAGES, SallaProvider
+from ._rules import SALLA_ID
 from .oauth import TOKEN_URL, SallaTokens
 from .webhooks import WebhookError, WebhookEvent, verify_webhook
 from .zatca import ZatcaQr, ZatcaQrError, decode_qr, encode_qr

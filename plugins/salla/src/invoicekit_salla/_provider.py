@@ -14,20 +14,15 @@ Salla has no voiding (a credit note is its way to cancel an invoice) and no draf
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import attrs
-
 from invoicekit import (
     Capability,
-    IdPattern,
     Invoice,
     InvoiceDraft,
     InvoiceQuery,
     InvoiceStatus,
-    Money,
     Operation,
     Page,
     PathParam,
@@ -41,25 +36,14 @@ from invoicekit import (
 )
 from invoicekit.provider import check_base_url
 
-from . import _errors, _wire
+from . import _errors, _rules, _wire
+from ._rules import SALLA_ID
 from .oauth import TOKEN_URL, OAuthSession, TokenCallback
 
-__all__ = ["LANGUAGES", "SALLA_ID", "SallaProvider"]
-
-SALLA_ID = IdPattern("Salla id (digits)", r"[0-9]{1,19}")
-"""Salla's invoice and order ids: decimal digits, checked before they enter a URL."""
+__all__ = ["LANGUAGES", "SallaProvider"]
 
 LANGUAGES = ("ar", "en")
 """Languages Salla answers in; `ar` is Salla's default, `en` asks for English messages."""
-
-_PDF_URL = re.compile(r"https?://\S+\.pdf")  # case-sensitive, like Salla's `ends_with:.pdf`
-_DATA_REQUIRED = (
-    ("number", "invoice_number"),
-    ("subtotal", "sub_total"),
-    ("total", "total"),
-    ("tax_rate", "tax"),
-    ("tax", "tax_value"),
-)
 
 
 class SallaProvider(Provider):
@@ -154,56 +138,18 @@ class SallaProvider(Provider):
     def check_draft(self, draft: InvoiceDraft) -> InvoiceDraft:
         """Refuse locally what Salla would refuse, naming each field; fill what has a default.
 
-        * `order_id` is required and is digits (Salla invoices belong to an order).
-        * Amounts are in SAR (Salla's create request has no currency field).
-        * `document_url` must be an http(s) URL ending in `.pdf` (Salla's own rule).
-        * A data draft needs `number`, `subtotal`, `total`, `tax_rate` and `tax`; a missing
-          `shipping` or `cash_on_delivery` is sent as 0 (nothing charged), and is filled in
-          on the returned draft.
-        * Amounts must not be negative.
+        The rules are `invoicekit_salla._rules` (shared with the sandbox): `order_id`
+        required and digits, SAR only, `document_url` an http(s) URL ending in `.pdf`, a
+        data draft with `number`, `subtotal`, `total`, `tax_rate` and `tax` (a missing
+        `shipping` or `cash_on_delivery` is filled in as 0), no negative amount. The
+        gateway calls this once per create; the operations do not check again.
         """
-        problems: dict[str, list[str]] = {}
-        if draft.order_id is None:
-            problems["order_id"] = ["Salla issues invoices against an order: order_id is required"]
-        elif not SALLA_ID.matches(draft.order_id):
-            problems["order_id"] = [f"{draft.order_id!r} is not a Salla order id (digits)"]
-        currency = draft.effective_currency
-        if currency not in (None, _wire.DEFAULT_CURRENCY):
-            problems["currency"] = [f"Salla invoices are in SAR, not {currency}"]
-        for name, money in (("subtotal", draft.subtotal), ("total", draft.total),
-                            ("shipping", draft.shipping), ("tax", draft.tax),
-                            ("cash_on_delivery", draft.cash_on_delivery)):
-            if money is not None and money.amount < 0:
-                problems.setdefault(name, []).append("must not be negative")
-        data_type = _wire.data_type_of(draft)
-        if data_type == "url":
-            url = draft.document_url or ""
-            if not _PDF_URL.fullmatch(url):
-                problems["document_url"] = [
-                    "must be an http(s) URL ending in .pdf (Salla accepts PDF links only)"]
-        elif data_type == "data":
-            for field, wire in _DATA_REQUIRED:
-                if getattr(draft, field) is None:
-                    problems.setdefault(field, []).append(
-                        f"required for an invoice from data (Salla's {wire})")
-        if problems:
-            listing = "; ".join(f"{k}: {' '.join(v)}" for k, v in problems.items())
-            raise errors.InvalidRequest(
-                f"Salla would refuse this draft: {listing}", provider=self.name, fields=problems)
-        if data_type == "data":
-            zero = Money(0, currency or _wire.DEFAULT_CURRENCY)
-            draft = attrs.evolve(
-                draft,
-                shipping=draft.shipping if draft.shipping is not None else zero,
-                cash_on_delivery=(draft.cash_on_delivery if draft.cash_on_delivery is not None
-                                  else zero),
-            )
-        return draft
+        return _rules.check_draft(draft)
 
     # ---- operations ----------------------------------------------------------------------
     def create_invoice(self, draft: InvoiceDraft) -> Operation[Invoice]:
         """`POST /orders/invoices` with the draft's `data_type` (multipart for a PDF file)."""
-        if _wire.data_type_of(draft) == "file":
+        if _rules.data_type_of(draft) == "file":
             fields, files = _wire.draft_to_form(draft)
             request = Request("POST", "/orders/invoices", data=fields, files=files,
                               operation="create_invoice")

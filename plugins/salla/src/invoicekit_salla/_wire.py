@@ -1,4 +1,4 @@
-"""Salla's wire format: attrs classes for its JSON, and the explicit conversions.
+"""Salla's wire format: the one reader of its invoices, and the one writer of its drafts.
 
 `to_invoice()` turns one invoice object from any Salla answer (create, details, list,
 the `invoice.created` webhook) into the domain `Invoice`; `draft_to_wire()` turns a
@@ -7,7 +7,10 @@ examples do that its schema does not say is absorbed here, in one place:
 
 * `sub_total` (examples) and `subtotal` (schema) are both read;
 * amounts arrive as numbers (`35.3`) or strings (`"90.50"`): both become exact `Decimal`s
-  (JSON is decoded with `parse_float=Decimal`, so no binary float is ever involved);
+  (JSON is decoded with `parse_float=Decimal`, so no binary float is ever involved; a
+  float handed to the reader is refused, not rounded). A string may group thousands
+  with commas only where that cannot be misread: `"1,234.50"` and `"1,234,567"` are
+  read, `"90,50"`, `"1,2,3"`, `",5"` and `"1,234"` (a decimal comma?) are refused;
 * `currency` may be `"ر.س"` (the riyal's Arabic abbreviation) or missing: it becomes
   `SAR`, or the invoice's currency;
 * ids and quantities typed as strings arrive as numbers: both are accepted;
@@ -15,14 +18,16 @@ examples do that its schema does not say is absorbed here, in one place:
   kept on `Invoice.qr_code` (the original stays in `raw`);
 * list entries may lack `invoice_number`, `uuid` and `qr_code`;
 * `type` is a label ("Tax Invoice", "Credit Note") or the request's enum value;
-* unknown fields are ignored by the converter and kept in `Invoice.raw`.
+* unknown fields (and documented ones the model does not carry: `uuid`,
+  `invoice_reference_id`, `taxable`, item ids) are not read, and kept in `Invoice.raw`.
 
-Reading is done twice over, for speed: `to_invoice()` first tries a fast reader that
-takes the common, well-formed shapes straight into the domain model, and falls back to
-the attrs wire classes (structured by cattrs) for anything else. The wire classes stay
-the reference: they absorb the rarer quirks and explain a fault field by field, and the
-fast reader may only accept what they accept, with the same result (a parity test runs
-both on every fixture and on generated variants).
+There is one reader, written by hand because it is the fast one: it takes the payload
+straight into the domain model and checks each value as it goes. Anything else raises
+`WireFormatError`, whose message starts with the path of the offending field
+(`items[3].price.amount: '9,0.5' is not an amount`); `read_invoice` and `to_page` turn
+it into the typed error of the answer (`ProviderUnavailable`, or `OutcomeUnknown` after
+a write) through `Response.malformed`. cattrs reads the one payload where it is the
+simplest tool: the list answer's `pagination`.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import cattrs
@@ -46,167 +51,198 @@ from invoicekit import (
     Response,
     errors,
 )
-from invoicekit.convert import base_converter, explain, parse_date
-from invoicekit.provider import CURRENCY_ALIASES, MINOR_UNITS, normalize_currency
+from invoicekit.provider import (
+    AMOUNT_TEXT,
+    CURRENCY_ALIASES,
+    MINOR_UNITS,
+    base_converter,
+    explain,
+    normalize_currency,
+    parse_date,
+)
 
+from ._rules import CURRENCY, DATA_FIELDS, PROVIDER, data_type_of, type_of
 from .zatca import is_qr
 
 __all__ = [
     "DEFAULT_CURRENCY",
     "PROVIDER",
-    "WireAmount",
     "WireFormatError",
-    "WireInvoice",
-    "WireItem",
     "WirePagination",
-    "WireTax",
     "converter",
     "data_type_of",
     "draft_to_form",
     "draft_to_wire",
     "kind_from_label",
+    "read_amount",
     "read_data",
     "read_invoice",
     "to_invoice",
     "to_page",
 ]
 
-PROVIDER = "salla"
-DEFAULT_CURRENCY = "SAR"
-"""Salla's invoices are Saudi tax documents: an amount without a currency is in riyals."""
-
-T = TypeVar("T")
+DEFAULT_CURRENCY = CURRENCY
+"""The currency of an amount Salla sends without one (see `_rules.CURRENCY`)."""
 
 
 class WireFormatError(ValueError):
-    """A Salla payload that does not have the documented shape (callers make it typed)."""
+    """A Salla payload that does not have the documented shape.
+
+    `.path` names the offending field (`items[3].price.amount`, empty for the payload
+    itself) and `.problem` says what is wrong with it; the message is both. Callers turn
+    it into the typed error of the answer (`Response.malformed`, `WebhookError`).
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+        self.problem = problem
+
+    def within(self, prefix: str) -> WireFormatError:
+        """The same fault, seen from the object that holds the field at *prefix*."""
+        if not self.path:
+            path = prefix
+        elif self.path.startswith("["):
+            path = prefix + self.path
+        else:
+            path = f"{prefix}.{self.path}"
+        return WireFormatError(path, self.problem)
 
 
-@attrs.frozen(slots=True)
-class WireAmount:
-    """`{"amount": 90.5 | "90.50", "currency": "SAR" | "ر.س", "taxable": true}`."""
-
-    amount: Decimal
-    currency: str | None = None
-    taxable: bool | None = None
-
-
-@attrs.frozen(slots=True)
-class WireTax:
-    """`{"percent": 15, "amount": {"amount": 13.58, "currency": "SAR"}}`."""
-
-    percent: Decimal | None = None
-    amount: WireAmount | None = None
+def _kind(value: Any) -> str:
+    # How a JSON value is named in a message (never the value itself: it may be huge).
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", dict: "an object", list: "a list", str: "a string",
+             float: "a float"}
+    return names.get(value.__class__, type(value).__name__)
 
 
-@attrs.frozen(slots=True)
-class WireItem:
-    """One entry of an invoice's `items`."""
-
-    name: str
-    quantity: Decimal = Decimal(1)
-    id: str | None = None
-    item_id: str | None = None
-    product_id: str | None = None
-    sku: str | None = None
-    type: str | None = None
-    price: WireAmount | None = None
-    discount: WireAmount | None = None
-    tax: WireTax | None = None
-    total: WireAmount | None = None
-
-
-@attrs.frozen(slots=True)
-class WireInvoice:
-    """An invoice as Salla sends it (details, create answer, list entry, webhook)."""
-
-    id: str
-    order_id: str | None = None
-    type: str | None = None
-    invoice_number: str | None = None
-    uuid: str | None = None
-    invoice_reference_id: str | None = None
-    date: dt.date | None = None
-    qr_code: str | None = None
-    payment_method: str | None = None
-    url: str | None = None
-    sub_total: WireAmount | None = None
-    subtotal: WireAmount | None = None
-    shipping_cost: WireAmount | None = None
-    cod_cost: WireAmount | None = None
-    discount: WireAmount | None = None
-    tax: WireTax | None = None
-    total: WireAmount | None = None
-    items: tuple[WireItem, ...] = ()
+# ---- values ----------------------------------------------------------------------------
+def _number(value: Any) -> Decimal | None:
+    """*value* as an exact, finite `Decimal` if it is an amount Salla sends, else `None`."""
+    cls = value.__class__
+    if cls is str:
+        if value.isascii() and value.replace(".", "", 1).isdigit():
+            return Decimal(value)  # the common "90.50": nothing to clean
+        text = value.strip()
+        if AMOUNT_TEXT.fullmatch(text) is None:
+            return None
+        return Decimal(text.replace(",", ""))
+    if cls is int:
+        return Decimal(value)
+    if cls is Decimal:
+        return value if value.is_finite() else None
+    return None
 
 
-@attrs.frozen(slots=True)
-class WirePagination:
-    """`pagination` of a list answer; `links` is `[]` or `{}` or `{"next": url, ...}`."""
+def _not_an_amount(value: Any, path: str) -> WireFormatError:
+    cls = value.__class__
+    if cls is str:
+        return WireFormatError(path, f"{value[:40]!r} is not an amount")
+    if cls is Decimal:
+        return WireFormatError(path, f"{value!r} is not a finite number")
+    if cls is float:
+        return WireFormatError(path, f"{value!r} is a binary float, not an exact amount")
+    return WireFormatError(path, f"expected a number or a numeric string, got {_kind(value)}")
 
-    count: int | None = None
-    total: int | None = None
-    perPage: int | None = None  # Salla's own spelling
-    currentPage: int | None = None
-    totalPages: int | None = None
-    links: Any = None
+
+def read_amount(value: Any, path: str) -> Decimal:
+    """A JSON number or numeric string (the SDK's `AMOUNT_TEXT`) as an exact, finite `Decimal`.
+
+    Raises `WireFormatError` naming *path* for anything else (a float, a boolean, text
+    that is not a number or whose commas are ambiguous, NaN or an infinity).
+    """
+    number = _number(value)
+    if number is None:
+        raise _not_an_amount(value, path)
+    return number
 
 
-def _text(value: Any, _: Any) -> str:
+def _text(value: Any, path: str) -> str | None:
     # Salla types ids as strings but sends numbers (and the other way round).
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"expected a string or an integer, got {type(value).__name__}")
+    cls = value.__class__
+    if cls is str or value is None:
+        return value  # type: ignore[no-any-return]
+    if cls is int:
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python will print
+            raise WireFormatError(path, "an integer far too long to be an id") from None
+    raise WireFormatError(path, f"expected a string or an integer, got {_kind(value)}")
 
 
-def _int(value: Any, _: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("expected an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    raise ValueError(f"expected an integer, got {value!r}")
+_CODES = {**{code: code for code in MINOR_UNITS}, **CURRENCY_ALIASES}
 
 
-def _bool(value: Any, _: Any) -> bool:
-    # PHP backends send flags as true/false or 1/0.
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1) and not isinstance(value, Decimal):
-        return bool(value)
-    raise ValueError(f"expected a boolean, got {value!r}")
+def _currency(value: Any, path: str) -> str:
+    # An exact code or a known alias ("ر.س") directly; other text as the core normalises
+    # it (" sar " -> SAR), or refused, as is anything that is not text.
+    if value.__class__ is not str:
+        raise WireFormatError(path, f"expected a currency code, got {_kind(value)}")
+    code = _CODES.get(value)
+    if code is not None:
+        return code
+    try:
+        return normalize_currency(value)
+    except errors.InvalidRequest as exc:
+        raise WireFormatError(path, exc.message) from None
 
 
-def _optional_date(value: Any, _: Any) -> dt.date | None:
-    # Salla leaves dates empty on some list entries; "" means no date, not an error.
+def _money(value: Any, currency: str, path: str) -> Money | None:
+    """`{"amount": 90.5 | "90.50", "currency": "SAR" | "ر.س" | "" | absent, ...}`."""
+    if value is None:
+        return None
+    if value.__class__ is not dict:
+        raise WireFormatError(path, f"expected an amount object, got {_kind(value)}")
+    try:
+        amount: Any = value["amount"]
+    except KeyError:
+        raise WireFormatError(f"{path}.amount", "missing") from None
+    cls = amount.__class__
+    if cls is int or (cls is str and amount.isascii() and amount.replace(".", "", 1).isdigit()):
+        amount = Decimal(amount)  # the common 130 and "90.50", read as `_number` reads them
+    elif cls is not Decimal:
+        number = _number(amount)
+        if number is None:
+            raise _not_an_amount(amount, f"{path}.amount")
+        amount = number
+    try:
+        currency = _CODES[value["currency"]]  # an exact code or a known alias ("ر.س")
+    except (KeyError, TypeError):  # none (the invoice's), other text, or not text
+        own = value.get("currency")
+        if own is not None and own != "":
+            currency = _currency(own, f"{path}.currency")
+    try:
+        return Money(amount, currency)
+    except errors.InvalidRequest:  # a Decimal NaN or infinity
+        raise WireFormatError(f"{path}.amount", f"{amount!r} is not a finite number") from None
+
+
+def _tax(value: Any, currency: str) -> tuple[Decimal | None, Money | None]:
+    """`{"percent": 15 | "15.00", "amount": {amount object}}`."""
+    if value is None:
+        return None, None
+    if value.__class__ is not dict:
+        raise WireFormatError("tax", f"expected a tax object, got {_kind(value)}")
+    percent = value.get("percent")
+    if percent is not None:
+        percent = Decimal(percent) if percent.__class__ is int else read_amount(
+            percent, "tax.percent")
+    return percent, _money(value.get("amount"), currency, "tax.amount")
+
+
+def _date(value: Any) -> dt.date | None:
+    # Salla leaves dates empty on some list entries: "" means no date, not an error.
     if value is None or value == "":
         return None
-    return parse_date(value)
-
-
-def _make_converter() -> cattrs.Converter:
-    conv = base_converter()
-    conv.register_structure_hook(str, _text)
-    conv.register_structure_hook(int, _int)
-    conv.register_structure_hook(bool, _bool)
-    conv.register_structure_hook(dt.date | None, _optional_date)
-    return conv
-
-
-converter = _make_converter()
-"""The Salla wire converter: the core's exact `Decimal`/date hooks plus Salla's leniencies."""
-
-
-def _structure(data: Any, cls: type[T], what: str) -> T:
+    if value.__class__ is not str:
+        raise WireFormatError("date", f"expected a YYYY-MM-DD date, got {_kind(value)}")
     try:
-        return converter.structure(data, cls)
-    except Exception as exc:
-        raise WireFormatError(f"unexpected {what} shape: {explain(converter, data, cls)}") from exc
+        # The common `YYYY-MM-DD` directly; anything longer as the core reads dates.
+        return dt.date.fromisoformat(value) if len(value) == 10 else parse_date(value)
+    except ValueError:
+        raise WireFormatError("date", f"{value[:40]!r} is not a YYYY-MM-DD date") from None
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -238,282 +274,174 @@ def kind_from_label(label: str | None) -> InvoiceKind:
     return InvoiceKind.INVOICE
 
 
-def _currency_of(wire: WireInvoice) -> str:
-    for amount in (wire.total, wire.sub_total, wire.subtotal, wire.shipping_cost):
-        if amount is not None and amount.currency:
-            return amount.currency
-    for item in wire.items:
-        if item.price is not None and item.price.currency:
-            return item.price.currency
-    return DEFAULT_CURRENCY
+_ONE = Decimal(1)  # an item without a quantity is one of it
 
 
-def _money(value: WireAmount | None, currency: str) -> Money | None:
-    if value is None:
-        return None
+def _item(item: Any, currency: str) -> LineItem:
+    """One entry of an invoice's `items` (paths relative to the entry)."""
+    if item.__class__ is not dict:
+        raise WireFormatError("", f"expected an item object, got {_kind(item)}")
+    get = item.get
     try:
-        return Money(value.amount, value.currency or currency)
-    except errors.InvalidRequest as exc:
-        raise WireFormatError(str(exc)) from exc
-
-
-def _tax_money(tax: WireTax | None, currency: str) -> Money | None:
-    return _money(tax.amount, currency) if tax is not None else None
-
-
-def _item(item: WireItem, currency: str) -> LineItem:
-    price = _money(item.price, currency)
+        name = item["name"]
+        price = _money(item["price"], currency, "price")
+    except KeyError as exc:
+        raise WireFormatError(exc.args[0], f"missing: an item needs a {exc.args[0]}") from None
+    if name.__class__ is not str:
+        name = _text(name, "name")
+        if name is None:
+            raise WireFormatError("name", "missing: an item needs a name")
     if price is None:
-        raise WireFormatError(f"invoice item {item.name!r} has no price")
+        raise WireFormatError("price", "missing: an item needs a price")
+    quantity = get("quantity", _ONE)
+    cls = quantity.__class__
+    if cls is int:
+        quantity = Decimal(quantity)
+    elif cls is not Decimal or not quantity.is_finite():
+        quantity = read_amount(quantity, "quantity")
+    tax_rate, tax = _tax(get("tax"), currency)
+    sku, product_id, kind = get("sku"), get("product_id"), get("type")
     return LineItem(
-        name=item.name,
-        quantity=item.quantity,
+        name=name,
+        quantity=quantity,
         unit_price=price,
-        discount=_money(item.discount, currency),
-        tax_rate=item.tax.percent if item.tax is not None else None,
-        tax=_tax_money(item.tax, currency),
-        total=_money(item.total, currency),
-        sku=item.sku,
-        product_id=item.product_id,
-        kind=item.type,
+        discount=_money(get("discount"), currency, "discount"),
+        tax_rate=tax_rate,
+        tax=tax,
+        total=_money(get("total"), currency, "total"),
+        sku=sku if sku.__class__ is str else _text(sku, "sku"),
+        product_id=product_id if product_id.__class__ is str else _text(product_id,
+                                                                        "product_id"),
+        kind=kind if kind.__class__ is str else _text(kind, "type"),
     )
 
 
+def _own_currency(amount: Any) -> Any:
+    # The currency an amount object names, if it is one and names one.
+    return amount.get("currency") if amount.__class__ is dict else None
+
+
+def _currency_of(total: Any, subtotal: Any, subtotal_key: str, shipping: Any,
+                 items: Any) -> str:
+    """The invoice's currency: the first one its amounts name, else SAR."""
+    own = _own_currency(total)
+    if own:
+        return _currency(own, "total.currency")
+    own = _own_currency(subtotal)
+    if own:
+        return _currency(own, f"{subtotal_key}.currency")
+    own = _own_currency(shipping)
+    if own:
+        return _currency(own, "shipping_cost.currency")
+    for index, item in enumerate(items):
+        if item.__class__ is dict:
+            own = _own_currency(item.get("price"))
+            if own:
+                return _currency(own, f"items[{index}].price.currency")
+    return CURRENCY
+
+
+def _item_fault(items: list[Any], currency: str) -> WireFormatError:
+    # Only after a fault: read the items again, one by one, to say which one it is.
+    for index, item in enumerate(items):
+        try:
+            _item(item, currency)
+        except WireFormatError as exc:
+            return exc.within(f"items[{index}]")
+    raise AssertionError("an item failed, then read")  # pragma: no cover
+
+
 def to_invoice(data: Any) -> Invoice:
-    """One Salla invoice object as the domain `Invoice` (raises `WireFormatError`).
+    """One Salla invoice object as the domain `Invoice`; `WireFormatError` if it is not one.
 
     Salla has no draft state: every invoice it returns is issued, so `status` is
     `ISSUED` and `provider_status` stays `None`.
-
-    A well-formed payload is read straight into the domain model (`_fast_invoice`);
-    anything else (a quirk the fast reader does not take, or a fault) goes through the
-    cattrs wire classes, which absorb the quirk or explain what is wrong. Both give the
-    same `Invoice` for every payload the fast reader accepts.
     """
-    if data.__class__ is dict:
-        invoice = _fast_invoice(data)
-        if invoice is not None:
-            return invoice
-    return _reference_invoice(data)
-
-
-def _reference_invoice(data: Any) -> Invoice:
-    # The reference reading: cattrs wire classes, then the domain model. Slower than
-    # `_fast_invoice`, but it takes every documented quirk and explains every fault.
-    if not isinstance(data, Mapping):
-        raise WireFormatError(f"expected an invoice object, got {type(data).__name__}")
-    wire = _structure(data, WireInvoice, "invoice")
+    if data.__class__ is not dict:
+        if not isinstance(data, Mapping):
+            raise WireFormatError("", f"expected an invoice object, got {_kind(data)}")
+        data = dict(data)
+    get = data.get
+    invoice_id = get("id")
+    if invoice_id.__class__ is not str:
+        invoice_id = _text(invoice_id, "id")
+        if invoice_id is None:
+            raise WireFormatError("id", "missing: an invoice needs an id")
+    items = get("items", ())
+    if items.__class__ is not list and items != ():
+        raise WireFormatError("items", f"expected a list of items, got {_kind(items)}")
+    subtotal_key = "sub_total"
+    subtotal = get("sub_total")
+    if subtotal is None:
+        subtotal_key = "subtotal"
+        subtotal = get("subtotal")
+    total = get("total")
+    shipping = get("shipping_cost")
+    currency = _currency_of(total, subtotal, subtotal_key, shipping, items)
     try:
-        currency = normalize_currency(_currency_of(wire))
-    except errors.InvalidRequest as exc:
-        raise WireFormatError(str(exc)) from exc
+        lines = tuple([_item(item, currency) for item in items])
+    except WireFormatError:
+        raise _item_fault(items, currency) from None
+    tax_rate, tax = _tax(get("tax"), currency)
+    qr_code = _text(get("qr_code"), "qr_code")
     return Invoice(
-        id=wire.id,
+        id=invoice_id,
         provider=PROVIDER,
-        number=wire.invoice_number,
-        kind=kind_from_label(wire.type),
+        number=_text(get("invoice_number"), "invoice_number"),
+        kind=kind_from_label(_text(get("type"), "type")),
         status=InvoiceStatus.ISSUED,
-        issue_date=wire.date,
+        issue_date=_date(get("date")),
         currency=currency,
-        order_id=wire.order_id,
-        items=tuple(_item(item, currency) for item in wire.items),
-        subtotal=_money(wire.sub_total or wire.subtotal, currency),
-        shipping=_money(wire.shipping_cost, currency),
-        cash_on_delivery=_money(wire.cod_cost, currency),
-        discount=_money(wire.discount, currency),
-        tax_rate=wire.tax.percent if wire.tax is not None else None,
-        tax=_tax_money(wire.tax, currency),
-        total=_money(wire.total, currency),
-        payment_method=wire.payment_method,
-        qr_code=wire.qr_code if is_qr(wire.qr_code) else None,
-        pdf_url=wire.url,
+        order_id=_text(get("order_id"), "order_id"),
+        items=lines,
+        subtotal=_money(subtotal, currency, subtotal_key),
+        shipping=_money(shipping, currency, "shipping_cost"),
+        cash_on_delivery=_money(get("cod_cost"), currency, "cod_cost"),
+        discount=_money(get("discount"), currency, "discount"),
+        tax_rate=tax_rate,
+        tax=tax,
+        total=_money(total, currency, "total"),
+        payment_method=_text(get("payment_method"), "payment_method"),
+        qr_code=qr_code if qr_code is not None and is_qr(qr_code) else None,
+        pdf_url=_text(get("url"), "url"),
         raw=data,
     )
 
 
-# ---- the fast reader -------------------------------------------------------------------
-# It reads only the common shapes, with exact types: plain dicts and lists; text as `str`
-# or `int`; `taxable` as a bool; an amount, quantity or rate as a `Decimal` (a JSON number
-# decoded with `parse_float=Decimal`), an `int` or a numeric string, never a float or a
-# bool. `Decimal(text)` strips the same whitespace as the reference's `str.strip()` and
-# refuses what it would have to clean first (a thousands comma), so every amount it
-# takes is the reference's exact `Decimal`; finiteness is checked by the domain model
-# (`Money`, `LineItem`), as for any caller. Anything else raises (`_Deviation`, or the
-# check that failed) and `to_invoice` falls back to the reference reading, which decides
-# between quirk and fault: only acceptance has to agree with the reference, and
-# `tests/test_salla_wire_parity.py` checks that it does.
-class _Deviation(Exception):
-    """The payload leaves the fast reader's common shape: the reference reading decides."""
+# ---- answers ---------------------------------------------------------------------------
+@attrs.frozen(slots=True)
+class WirePagination:
+    """`pagination` of a list answer; `links` is `[]` or `{}` or `{"next": url, ...}`."""
+
+    count: int | None = None
+    total: int | None = None
+    perPage: int | None = None  # Salla's own spelling
+    currentPage: int | None = None
+    totalPages: int | None = None
+    links: Any = None
 
 
-_TEXT_CLASSES = frozenset({str, int, type(None)})  # what the reference's `_text` takes
-_ONE = Decimal(1)  # the reference's default quantity
-_CODES = {**{code: code for code in MINOR_UNITS}, **CURRENCY_ALIASES}
-
-
-def _f_text(value: Any) -> str | None:
-    if value is None or value.__class__ is str:
+def _int(value: Any, _: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, got a boolean")
+    if isinstance(value, int):
         return value
-    if value.__class__ is int:
-        return str(value)
-    raise _Deviation
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    raise ValueError(f"expected an integer, got {_kind(value)}")
 
 
-def _f_decimal(value: Any) -> Any:
-    cls = value.__class__
-    if cls is Decimal or value is None:
-        return value
-    if cls is int or cls is str:
-        return Decimal(value)
-    raise _Deviation
+def _make_converter() -> cattrs.Converter:
+    conv = base_converter()
+    conv.register_structure_hook(int, _int)
+    return conv
 
 
-def _f_money(value: Any, currency: str) -> Money | None:
-    if value is None:
-        return None
-    if value.__class__ is not dict:
-        raise _Deviation
-    amount = value["amount"]
-    if amount.__class__ is not Decimal:
-        if amount.__class__ is not int and amount.__class__ is not str:
-            raise _Deviation
-        amount = Decimal(amount)
-    own = value.get("currency")
-    if own:
-        if own.__class__ is not str:
-            raise _Deviation
-        # An exact code or a known alias ("ر.س") maps as `normalize_currency` maps it;
-        # anything else goes to `Money` as it is, to be normalised or refused there.
-        currency = _CODES.get(own, own)
-    elif own is not None and own != "":
-        raise _Deviation
-    taxable = value.get("taxable")
-    if taxable is not None and taxable.__class__ is not bool:
-        raise _Deviation
-    return Money(amount, currency)
-
-
-def _f_tax(value: Any, currency: str) -> tuple[Decimal | None, Money | None]:
-    if value is None:
-        return None, None
-    if value.__class__ is not dict:
-        raise _Deviation
-    return _f_decimal(value.get("percent")), _f_money(value.get("amount"), currency)
-
-
-def _f_currency_of(value: Any) -> str | None:
-    # The currency `_currency_of` would take from this amount (the amount itself is
-    # checked when it is read).
-    if value.__class__ is dict:
-        currency = value.get("currency")
-        if currency:
-            if currency.__class__ is not str:
-                raise _Deviation
-            return currency
-    return None
-
-
-def _f_item(item: Any, currency: str) -> LineItem:
-    if item.__class__ is not dict:
-        raise _Deviation
-    get = item.get
-    name = item["name"]
-    if name.__class__ is not str:
-        name = _f_text(name)
-        if name is None:
-            raise _Deviation
-    if get("id").__class__ not in _TEXT_CLASSES or get("item_id").__class__ not in _TEXT_CLASSES:
-        raise _Deviation
-    price = _f_money(get("price"), currency)
-    if price is None:
-        raise _Deviation  # the reference explains it
-    tax_rate, tax = _f_tax(get("tax"), currency)
-    sku, product_id, kind = get("sku"), get("product_id"), get("type")
-    return LineItem(
-        name=name,
-        quantity=_f_decimal(get("quantity", _ONE)),
-        unit_price=price,
-        discount=_f_money(get("discount"), currency),
-        tax_rate=tax_rate,
-        tax=tax,
-        total=_f_money(get("total"), currency),
-        sku=sku if sku.__class__ is str else _f_text(sku),
-        product_id=product_id if product_id.__class__ is str else _f_text(product_id),
-        kind=kind if kind.__class__ is str else _f_text(kind),
-    )
-
-
-def _f_date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if value.__class__ is not str:
-        raise _Deviation
-    if len(value) == 10:
-        # The common `YYYY-MM-DD`: what `parse_date` reads from it (no whitespace can
-        # hide in ten characters that `fromisoformat` accepts).
-        return dt.date.fromisoformat(value)
-    return parse_date(value)
-
-
-def _fast_invoice(data: dict[str, Any]) -> Invoice | None:
-    """*data* as an `Invoice` if it has the common, well-formed shape, else `None`."""
-    try:
-        get = data.get
-        items = get("items", ())
-        if items.__class__ is not list and items != ():
-            raise _Deviation
-        subtotal = get("sub_total")
-        if subtotal is None:
-            subtotal = get("subtotal")
-        elif get("subtotal") is not None:
-            raise _Deviation  # both spellings at once: rare, the reference picks
-        total = get("total")
-        shipping = get("shipping_cost")
-        raw_currency = (_f_currency_of(total) or _f_currency_of(subtotal)
-                        or _f_currency_of(shipping))
-        if raw_currency is None:
-            for item in items:
-                if item.__class__ is dict:
-                    raw_currency = _f_currency_of(item.get("price"))
-                    if raw_currency is not None:
-                        break
-        currency = normalize_currency(raw_currency or DEFAULT_CURRENCY)
-        invoice_id = data["id"]
-        if invoice_id.__class__ is not str:
-            invoice_id = _f_text(invoice_id)
-            if invoice_id is None:
-                raise _Deviation
-        if (get("uuid").__class__ not in _TEXT_CLASSES
-                or get("invoice_reference_id").__class__ not in _TEXT_CLASSES):
-            raise _Deviation
-        qr_code = _f_text(get("qr_code"))
-        tax_rate, tax = _f_tax(get("tax"), currency)
-        return Invoice(
-            id=invoice_id,
-            provider=PROVIDER,
-            number=_f_text(get("invoice_number")),
-            kind=kind_from_label(_f_text(get("type"))),
-            status=InvoiceStatus.ISSUED,
-            issue_date=_f_date(get("date")),
-            currency=currency,
-            order_id=_f_text(get("order_id")),
-            items=tuple([_f_item(item, currency) for item in items]),
-            subtotal=_f_money(subtotal, currency),
-            shipping=_f_money(shipping, currency),
-            cash_on_delivery=_f_money(get("cod_cost"), currency),
-            discount=_f_money(get("discount"), currency),
-            tax_rate=tax_rate,
-            tax=tax,
-            total=_f_money(total, currency),
-            payment_method=_f_text(get("payment_method")),
-            qr_code=qr_code if qr_code is not None and is_qr(qr_code) else None,
-            pdf_url=_f_text(get("url")),
-            raw=data,
-        )
-    except Exception:
-        # `_Deviation`, a failed check (`InvalidRequest`, `ValueError`, `TypeError`), a
-        # missing key: the reference reading takes the payload, with its own error if any.
-        return None
+converter = _make_converter()
+"""The Salla converter for `pagination`: the core's base converter, integers also as
+numeric strings (PHP sends both)."""
 
 
 def _envelope(response: Response, what: str) -> dict[str, Any]:
@@ -530,25 +458,36 @@ def read_data(response: Response) -> Any:
 
 
 def read_invoice(response: Response) -> Invoice:
-    """The invoice in a create or details answer."""
+    """The invoice in a create or details answer (the typed error if it is not one)."""
     data = read_data(response)
     try:
         return to_invoice(data)
     except WireFormatError as exc:
-        raise response.malformed(str(exc), exc) from exc
+        raise response.malformed(f"Salla sent an unreadable invoice: {exc}", exc) from exc
 
 
 def to_page(response: Response) -> Page:
     """One page of `GET /orders/invoices`; `next_cursor` is the next page number."""
     body = _envelope(response, "a list of invoices")
-    if not isinstance(body["data"], list):
+    entries = body["data"]
+    if not isinstance(entries, list):
         raise response.malformed("expected a list of invoices in Salla's envelope")
+    invoices = []
     try:
-        invoices = tuple(to_invoice(entry) for entry in body["data"])
-        pagination = _structure(body.get("pagination") or {}, WirePagination, "pagination")
+        for index, entry in enumerate(entries):
+            try:
+                invoices.append(to_invoice(entry))
+            except WireFormatError as exc:
+                raise exc.within(f"data[{index}]") from None
     except WireFormatError as exc:
-        raise response.malformed(str(exc), exc) from exc
-    return Page(items=invoices, next_cursor=_next_page(pagination))
+        raise response.malformed(f"Salla sent an unreadable invoice: {exc}", exc) from exc
+    raw_pagination = body.get("pagination") or {}
+    try:
+        pagination = converter.structure(raw_pagination, WirePagination)
+    except Exception as exc:  # cattrs' errors, our hooks' ValueErrors
+        why = explain(converter, raw_pagination, WirePagination)
+        raise response.malformed(f"unexpected pagination shape: {why}", exc) from exc
+    return Page(items=tuple(invoices), next_cursor=_next_page(pagination))
 
 
 def _next_page(p: WirePagination) -> str | None:
@@ -562,50 +501,31 @@ def _next_page(p: WirePagination) -> str | None:
 
 
 # ---- writing ---------------------------------------------------------------------------
-def data_type_of(draft: InvoiceDraft) -> str:
-    """Which Salla `data_type` a draft becomes: `url`, `file`, `order` or `data`."""
-    if draft.document_url is not None:
-        return "url"
-    if draft.document_pdf is not None:
-        return "file"
-    if draft.from_order:
-        return "order"
-    return "data"
-
-
-def _type_of(draft: InvoiceDraft) -> str:
-    return "credit_note" if draft.kind is InvoiceKind.CREDIT_NOTE else "tax_invoice"
-
-
-def _amount(money: Money | None) -> Decimal:
-    return money.amount if money is not None else Decimal(0)
+_DATA_BODY = tuple((field.wire, field.draft, field.amount) for field in DATA_FIELDS)
+_ZERO = Decimal(0)
 
 
 def draft_to_wire(draft: InvoiceDraft) -> dict[str, Any]:
     """The JSON body of `POST /orders/invoices` for a checked draft (not for `file`).
 
     Amounts are `Decimal`s, which the core sends as exact JSON numbers; `order_id` is
-    an integer, as documented. Only the fields of the draft's `data_type` are sent.
+    an integer, as documented. Only the fields of the draft's `data_type` are sent (for
+    `data`, the fields of `_rules.DATA_FIELDS`).
     """
     assert draft.order_id is not None  # check_draft guarantees it
-    body: dict[str, Any] = {
-        "order_id": int(draft.order_id),
-        "type": _type_of(draft),
-        "data_type": data_type_of(draft),
-    }
-    kind = body["data_type"]
+    kind = data_type_of(draft)
+    body: dict[str, Any] = {"order_id": int(draft.order_id), "type": type_of(draft),
+                            "data_type": kind}
     if kind == "url":
         body["url"] = draft.document_url
     elif kind == "data":
-        body.update(
-            invoice_number=draft.number,
-            sub_total=_amount(draft.subtotal),
-            total=_amount(draft.total),
-            shipping_cost=_amount(draft.shipping),
-            cash_on_delivery_cost=_amount(draft.cash_on_delivery),
-            tax=draft.tax_rate if draft.tax_rate is not None else Decimal(0),
-            tax_value=_amount(draft.tax),
-        )
+        for wire, name, amount in _DATA_BODY:
+            value = getattr(draft, name)
+            if value.__class__ is Money:
+                value = value.amount
+            elif value is None and amount:  # only in an unchecked draft: nothing charged
+                value = _ZERO
+            body[wire] = value  # `tax_rate` is a Decimal, `number` a str
     return body
 
 
@@ -613,8 +533,7 @@ def draft_to_form(draft: InvoiceDraft) -> tuple[dict[str, str], dict[str, tuple[
     """The multipart form fields and file of a `file` draft (a PDF upload)."""
     assert draft.order_id is not None
     assert draft.document_pdf is not None
-    fields = {"order_id": draft.order_id, "type": _type_of(draft), "data_type": "file"}
+    fields = {"order_id": draft.order_id, "type": type_of(draft), "data_type": "file"}
     # The order id is digits: a safe file name whatever the invoice number contains.
     filename = f"invoice-{draft.order_id}.pdf"
     return fields, {"file": (filename, draft.document_pdf, "application/pdf")}
-

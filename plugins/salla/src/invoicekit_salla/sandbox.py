@@ -64,6 +64,7 @@ from invoicekit.testing.sandbox import (
     UploadedFile,
 )
 
+from ._rules import CURRENCY, DATA_FIELDS, SALLA_ID, is_pdf_url
 from .zatca import ZatcaQr, encode_qr
 
 __all__ = [
@@ -101,9 +102,6 @@ PLANS: Mapping[str, int] = {"basic": 120, "plus": 360, "pro": 720}
 READ, WRITE = "orders.read", "orders.read_write"
 _RIYADH = dt.timezone(dt.timedelta(hours=3))
 _CENT = Decimal("0.01")
-_DATA_FIELDS = ("invoice_number", "sub_total", "total", "shipping_cost",
-                "cash_on_delivery_cost", "tax", "tax_value")
-_AMOUNT_FIELDS = _DATA_FIELDS[1:]
 
 MESSAGES: Mapping[str, tuple[str, str]] = {
     "invalid_fields": ("alert.invalid_fields", "alert.invalid_fields"),
@@ -357,24 +355,35 @@ class SallaSandbox(SandboxServer):
             return order_id
 
     def sample_draft(self, n: int = 1) -> InvoiceDraft:
-        """A data-form tax invoice draft for a new order of the default store (whose
-        customer has an email, so the invoice can be sent), unique for each *n*."""
-        price = Money("100.00", "SAR")
-        qty = Decimal(2)
-        # Salla takes an invoice's lines from its order: the order holds the same line.
+        """A valid, sendable draft for this platform, unique for each *n*.
+
+        It creates what the draft needs here first: a new order of the default store
+        whose customer has an email (so sending works), with one line of two items at
+        100.00 SAR. The draft is a data-form tax invoice for that order, numbered
+        `F-{n:05d}`, its amounts consistent with each other and with the order
+        (subtotal 200.00, 15% tax 30.00, total 230.00, no shipping or cash on delivery),
+        issued on `today` (or the sandbox's current date). The fake's `salla` profile
+        serves it as its `sample_draft()`.
+        """
+        price = Decimal("100.00")
+        quantity = 2
+        name = f"منتج {n}"
+        email = f"customer{n}@example.sa"
         order_id = self.add_order(
-            email=f"customer{n}@example.sa", customer=f"عميل {n}", shipping=Decimal(0),
-            items=[{"name": f"منتج {n}", "sku": f"SKU-{n}", "product_id": str(5000 + n),
-                    "quantity": int(qty), "price": price.amount}])
-        subtotal = price * qty
+            email=email, customer=f"عميل {n}", shipping=Decimal("0"),
+            items=[{"name": name, "sku": f"SKU-{n}", "product_id": str(5_000_000 + n),
+                    "quantity": quantity, "price": price}])
+        unit = Money(price, CURRENCY)
+        subtotal = unit * quantity
         tax = (subtotal * Decimal("0.15")).quantize()
+        zero = Money(0, CURRENCY)
         return InvoiceDraft(
             order_id=order_id, number=f"F-{n:05d}",
-            customer=Customer(name=f"عميل {n}", email=f"customer{n}@example.sa"),
-            currency="SAR", issue_date=self.today,
-            items=(LineItem(name=f"منتج {n}", quantity=qty, unit_price=price, total=subtotal,
-                            tax_rate=Decimal(15)),),
-            subtotal=subtotal, shipping=Money.zero("SAR"), cash_on_delivery=Money.zero("SAR"),
+            customer=Customer(name=f"عميل {n}", email=email),
+            currency=CURRENCY, issue_date=self._today(),
+            items=(LineItem(name=name, quantity=quantity, unit_price=unit, total=subtotal,
+                            tax_rate=Decimal(15), sku=f"SKU-{n}"),),
+            subtotal=subtotal, shipping=zero, cash_on_delivery=zero,
             tax_rate=Decimal(15), tax=tax, total=subtotal + tax,
         )
 
@@ -425,11 +434,12 @@ class SallaSandbox(SandboxServer):
     def routes(self) -> Iterable[Route]:
         """Salla's invoice endpoints, the token endpoint, and uploaded PDFs."""
         api = self.api_path
+        digits = SALLA_ID.regex  # any other id is not found, as on Salla
         return (
             Route("POST", rf"{api}/orders/invoices", self._route_create),
             Route("GET", rf"{api}/orders/invoices", self._route_list),
-            Route("GET", rf"{api}/orders/invoices/(?P<invoice_id>[^/]+)", self._route_details),
-            Route("POST", rf"{api}/orders/(?P<order_id>[^/]+)/send-invoice", self._route_send),
+            Route("GET", rf"{api}/orders/invoices/(?P<invoice_id>{digits})", self._route_details),
+            Route("POST", rf"{api}/orders/(?P<order_id>{digits})/send-invoice", self._route_send),
             Route("POST", r"/oauth2/token", self._route_token),
             Route("GET", r"/files/(?P<invoice_id>[0-9]+)\.pdf", self._route_file),
         )
@@ -545,8 +555,9 @@ class SallaSandbox(SandboxServer):
             raise self._invalid(request, problems)
 
         with self.lock:
+            # Salla's order ids are digits (a JSON integer, or the same as a form field).
             order_key = str(raw_order) if isinstance(raw_order, int | str) else ""
-            order = self.orders.get(order_key)
+            order = self.orders.get(order_key) if SALLA_ID.matches(order_key) else None
             if order is None or order["store"] != token.store or isinstance(raw_order, bool):
                 raise self._invalid(request, {"order_id": [self._t(request, "wrong.order_id")]})
             issuance = store["issuance"]
@@ -558,20 +569,20 @@ class SallaSandbox(SandboxServer):
                                     {"data_type": [self._t(request, "issuance.custom")]})
             values: dict[str, Decimal] = {}
             if data_type == "data":
-                for field in _DATA_FIELDS:
-                    if body.get(field) in (None, ""):
-                        add(field, f"required.{field}")
-                    elif field in _AMOUNT_FIELDS:
-                        number = _number(body[field])
+                for field in DATA_FIELDS:
+                    if body.get(field.wire) in (None, ""):
+                        add(field.wire, f"required.{field.wire}")
+                    elif field.amount:
+                        number = _number(body[field.wire])
                         if number is None:
-                            add(field, "numeric", field=field)
+                            add(field.wire, "numeric", field=field.wire)
                         else:
-                            values[field] = number
+                            values[field.wire] = number
             elif data_type == "url":
                 url = body.get("url")
                 if not isinstance(url, str) or not url:
                     add("url", "required.url")
-                elif not url.endswith(".pdf"):
+                elif not is_pdf_url(url):
                     add("url", "pdf.url")
             elif data_type == "file" and (upload is None or not upload.data.startswith(b"%PDF-")):
                 add("file", "pdf.file")
@@ -613,11 +624,10 @@ class SallaSandbox(SandboxServer):
         if data_type == "data":
             amounts.update(values)
         issued = self._today()
-        number: str | None = None
-        if data_type == "data":
-            number = str(body["invoice_number"])
-        elif data_type == "order":
-            number = str(sum(1 for i in self.invoices.values() if i["store"] == store["id"]) + 1)
+        # Salla's schema has `invoice_number` as a string on every invoice: a data invoice
+        # carries the merchant's, the others the store's next free sequence number.
+        number = (str(body["invoice_number"]) if data_type == "data"
+                  else self._next_number(store["id"]))
         url = None
         if data_type == "url":
             url = str(body["url"])
@@ -639,6 +649,14 @@ class SallaSandbox(SandboxServer):
         }
         self.invoices[invoice_id] = invoice
         return invoice
+
+    def _next_number(self, store_id: str) -> str:
+        # The store's invoice count plus one, skipping numbers the merchant already used.
+        taken = {i["invoice_number"] for i in self.invoices.values() if i["store"] == store_id}
+        n = len(taken) + 1
+        while str(n) in taken:
+            n += 1
+        return str(n)
 
     def _create_answer(self, inv: Mapping[str, Any]) -> dict[str, Any]:
         """The create endpoint's answer, shaped like Salla's examples for each data_type."""

@@ -52,6 +52,13 @@ def _utc_text(value: dt.datetime) -> str:
     return value.isoformat()
 
 
+def _amount_text(tag: int, value: Decimal) -> str:
+    # Fixed-point, as printed on the invoice: `Decimal("1E+3")` is "1000", never "1E+3".
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ZatcaQrError(f"ZATCA QR record {tag} must be a finite Decimal, got {value!r}")
+    return format(value, "f")
+
+
 @attrs.frozen(slots=True)
 class ZatcaQr:
     """The five phase-1 fields of a ZATCA QR, typed, plus any phase-2 records.
@@ -73,8 +80,8 @@ class ZatcaQr:
             (_SELLER, self.seller_name),
             (_VAT_NUMBER, self.vat_number),
             (_TIMESTAMP, _utc_text(self.timestamp)),
-            (_TOTAL, str(self.total)),
-            (_VAT_TOTAL, str(self.vat_total)),
+            (_TOTAL, _amount_text(_TOTAL, self.total)),
+            (_VAT_TOTAL, _amount_text(_VAT_TOTAL, self.vat_total)),
         ]
         return [(tag, text.encode("utf-8")) for tag, text in phase1] + list(self.extra)
 
@@ -82,7 +89,9 @@ class ZatcaQr:
 def encode_qr(qr: ZatcaQr) -> str:
     """The base64 text of *qr*, as printed on the invoice.
 
-    Raises `ZatcaQrError` when a value is longer than the 255 bytes one TLV record holds.
+    Amounts are written in fixed-point (`Decimal("1E+3")` as `1000`). Raises
+    `ZatcaQrError` when a value is longer than the 255 bytes one TLV record holds, or
+    an amount is not a finite `Decimal`.
     """
     out = bytearray()
     for tag, value in qr.records():
@@ -129,8 +138,15 @@ def _amount(tag: int, value: bytes) -> Decimal:
     return amount
 
 
-def _base64(value: str) -> bytes | None:
-    text = value.strip()
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def _base64(text: str) -> bytes | None:
+    # Printed and copied codes lose their padding or get wrapped at 76 columns; some
+    # writers use the URL-safe alphabet. All of these are the same bytes.
+    if "-" in text or "_" in text:
+        text = text.translate(_URLSAFE)
+    text += "=" * (-len(text) % 4)
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -140,13 +156,14 @@ def _base64(value: str) -> bytes | None:
 def decode_qr(value: str | None) -> ZatcaQr | None:
     """Read Salla's `qr_code`: `None` for null, empty or a placeholder, else a `ZatcaQr`.
 
-    A value that is base64 and starts with tag 1 is taken to be a QR; if it is then
-    malformed (truncated, not UTF-8, a missing tag, an amount that is not a number) this
-    raises `ZatcaQrError` instead of guessing.
+    A value that is base64 (padded or not, line-wrapped or not, either alphabet) and
+    starts with tag 1 is taken to be a QR; if it is then malformed (truncated, not
+    UTF-8, a missing tag, an amount that is not a number) this raises `ZatcaQrError`
+    instead of guessing.
     """
     if value is None or not isinstance(value, str):
         return None
-    text = value.strip()
+    text = "".join(value.split())  # line-wrapped base64 is still the same code
     if text[:1] != "A" or text[1:2] not in _TAG1_SECOND:
         return None  # empty, or base64 whose first byte is not tag 1: not a QR
     data = _base64(text)
