@@ -26,6 +26,7 @@ __all__ = [
     "interleaved",
     "per_call_ns",
     "python_env",
+    "ratios",
     "run_python",
 ]
 
@@ -87,9 +88,13 @@ class Figure:
     target: float | None
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    round_ratios: list[float] = field(default_factory=list)
+    """ours / baseline of each interleaved round; the ratio is their median when given."""
 
     @property
     def ratio(self) -> float:
+        if self.round_ratios:
+            return statistics.median(self.round_ratios)
         return self.ours / self.baseline if self.baseline else float("inf")
 
     @property
@@ -119,6 +124,12 @@ def per_call_ns(fn: Callable[[], Any], calls: int) -> float:
     finally:
         if enabled:
             gc.enable()
+
+
+def ratios(ours: Sequence[float], baseline: Sequence[float]) -> list[float]:
+    """The per-round ratios of two interleaved series (what `Figure.ratio` takes the
+    median of: one noisy round moves a median of ratios less than a ratio of medians)."""
+    return [a / b for a, b in zip(ours, baseline, strict=True) if b]
 
 
 def interleaved(ours: Callable[[], float], baseline: Callable[[], float], rounds: int,

@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 import httpx
-from _common import Figure, Sizes
+from _common import Figure, Sizes, ratios
 from _sandboxes import dayzero_sandbox, seed_dayzero
 
 import invoicekit
@@ -268,7 +268,7 @@ def _migrate_limited(sizes: Sizes) -> Figure:
 
 
 def run(sizes: Sizes) -> list[Figure]:
-    rounds = 1 if sizes.quick else max(3, sizes.rounds // 3)
+    rounds = 1 if sizes.quick else max(5, sizes.rounds // 2)
     count = sizes.bulk_invoices
     figures = []
     listed = sizes.bulk_listed
@@ -279,6 +279,7 @@ def run(sizes: Sizes) -> list[Figure]:
         "bulk.list_unthrottled", f"async listing of {listed} DayZero invoices, pages of 100",
         ours, base, "invoices/s", "bare-httpx replay", "higher", 0.90,
         notes="ours converts every invoice to the domain model; the replay only json.loads",
+        round_ratios=ratios([p[0] for p in pairs], [p[1] for p in pairs]),
         extra={"rounds": [[round(x, 1) for x in p] for p in pairs]}))
     pairs = [_migrate_round(count) for _ in range(rounds)]
     ours = sorted(p[0] for p in pairs)[len(pairs) // 2]
@@ -289,6 +290,7 @@ def run(sizes: Sizes) -> list[Figure]:
         "durable SQLite journal",
         ours, base, "invoices/s", "bare-httpx replay", "higher", 0.80,
         notes="ours also plans, journals every write in SQLite and converts both ways",
+        round_ratios=ratios([p[0] for p in pairs], [p[1] for p in pairs]),
         extra={"rounds": [[round(x, 1) for x in p] for p in pairs]}))
     figures.append(_limited(sizes, "window"))
     figures.append(_limited(sizes, "leaky"))

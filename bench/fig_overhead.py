@@ -19,7 +19,7 @@ from typing import Any
 import baselines
 import httpx
 import payloads
-from _common import Figure, Sizes, interleaved, per_call_ns
+from _common import Figure, Sizes, interleaved, per_call_ns, ratios
 
 import invoicekit
 
@@ -42,6 +42,7 @@ def _figure(name: str, what: str, ours: Callable[[], Any], base: Callable[[], An
                                lambda: per_call_ns(base, calls), sizes.rounds)
     return Figure(name, what, a / 1000, b / 1000, "µs/call",
                   "httpx Client.get + pydantic model_validate_json", "lower", 1.0,
+                  round_ratios=ratios(sa, sb),
                   extra={"samples_us": [round(x / 1000, 1) for x in sa],
                          "baseline_samples_us": [round(x / 1000, 1) for x in sb]})
 

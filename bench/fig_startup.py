@@ -23,7 +23,7 @@ import time
 import venv
 from pathlib import Path
 
-from _common import PYTHON, ROOT, Figure, Sizes, python_env
+from _common import PYTHON, ROOT, Figure, Sizes, python_env, ratios
 
 __all__ = ["run"]
 
@@ -91,7 +91,8 @@ def run(sizes: Sizes) -> list[Figure]:
              "samples_ms": {k: [round(x, 1) for x in v] for k, v in samples.items()}}
     figures = [
         Figure("startup.connect_fake", "import invoicekit; connect('fake') in a new interpreter",
-               med["fake"], med["httpx"], "ms", "import httpx", "lower", 1.1, extra=extra),
+               med["fake"], med["httpx"], "ms", "import httpx", "lower", 1.1, extra=extra,
+               round_ratios=ratios(samples["fake"], samples["httpx"])),
         Figure("startup.connect_salla", "import invoicekit; connect('salla', token=...)",
                med["salla"], med["httpx"], "ms", "import httpx", "lower", None,
                notes="includes importing httpx itself, so it cannot be below 1.0"),
