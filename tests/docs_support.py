@@ -1,9 +1,12 @@
 """Running the documentation's code: extract the ```python blocks of a Markdown page, run them.
 
-The blocks of one page run in order in one namespace, so a block may use names an earlier
-block on the same page defined (a guide builds its example step by step). A block opts out
-with a `<!-- skip-example -->` line right before its fence, only where running it is
-impossible (real credentials, a real provider's servers).
+Every block runs on its own, in a fresh namespace, exactly as a reader who copies it into
+a new file would run it (`standalone_units`). A guide that builds one file step by step
+marks each later step with a `<!-- continues -->` line right before its fence (and says so
+in its text): such a block runs after the blocks it continues. The blocks of a page also
+run in order in one namespace (`run_blocks`), as the guide's own test loads it. A block
+opts out with a `<!-- skip-example -->` line right before its fence, only where running it
+is impossible (real credentials, a real provider's servers).
 
 Each block is compiled with the page's path as its file name and its own line numbers, so a
 failing example points at `docs/page.md:LINE` in the traceback.
@@ -30,6 +33,7 @@ from invoicekit import _registry
 from invoicekit._http import testing_instant_waits
 
 __all__ = [
+    "CONTINUES_MARKER",
     "ROOT",
     "SKIP_MARKER",
     "CodeBlock",
@@ -40,10 +44,12 @@ __all__ = [
     "new_module",
     "pages",
     "run_blocks",
+    "standalone_units",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP_MARKER = "<!-- skip-example -->"
+CONTINUES_MARKER = "<!-- continues -->"
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
 _PYTHON = frozenset({"python", "py", "python3", "pycon"})
 
@@ -57,6 +63,7 @@ class CodeBlock:
     language: str
     code: str
     skip: bool
+    continues: bool = False
 
     @property
     def is_python(self) -> bool:
@@ -98,9 +105,23 @@ def extract_blocks(text: str, path: Path) -> list[CodeBlock]:
         else:
             raise ValueError(f"{path}:{i + 1}: code fence is never closed")
         blocks.append(CodeBlock(path, i + 2, language, "\n".join(body) + "\n",
-                                skip=previous == SKIP_MARKER))
+                                skip=previous == SKIP_MARKER,
+                                continues=previous == CONTINUES_MARKER))
         i = j + 1
     return blocks
+
+
+def standalone_units(blocks: list[CodeBlock]) -> list[list[CodeBlock]]:
+    """Each runnable Python block with what a reader copies to run it: the block alone,
+    or, for a `<!-- continues -->` block, the blocks it continues and then itself."""
+    units: list[list[CodeBlock]] = []
+    chain: list[CodeBlock] = []
+    for block in blocks:
+        if not block.is_python or block.skip:
+            continue
+        chain = [*chain, block] if block.continues else [block]
+        units.append(chain)
+    return units
 
 
 def pages() -> list[Path]:

@@ -162,9 +162,9 @@ def test_get_missing_and_malformed_ids(capsys: pytest.CaptureFixture[str], seede
 def test_list_with_limit_and_filters(capsys: pytest.CaptureFixture[str], seeded: None) -> None:
     code, out, _ = run(capsys, "list", "--limit", "2", "--page-size", "1")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["inv_000001", "inv_000002"]
+    assert [line.split()[0] for line in out.splitlines()] == ["ID", "inv_000001", "inv_000002"]
     _, out, _ = run(capsys, "list", "--search", "بلا")
-    assert [line.split()[0] for line in out.splitlines()] == ["inv_000003"]
+    assert [line.split()[0] for line in out.splitlines()] == ["ID", "inv_000003"]
     _, out, _ = run(capsys, "list", "--status", "void")
     assert out.strip() == "no invoices match"
 
@@ -212,7 +212,8 @@ def test_send_errors_are_one_line(capsys: pytest.CaptureFixture[str], seeded: No
     monkeypatch.setenv("INVOICEKIT_PROFILE", "salla")
     code, _, err = run(capsys, "send", "100000001", "--cc")
     assert code == 1
-    assert_one_line_error(err, "send cc")
+    assert_one_line_error(err, "send invoice 100000001: salla does not support send_cc; "
+                               "pass --ignore-unsupported to send without it")
 
 
 def test_send_salla_prints_the_arabic_message(capsys: pytest.CaptureFixture[str],
@@ -236,17 +237,17 @@ def test_config_file_choice_and_errors(tmp_path: Path, capsys: pytest.CaptureFix
     good.write_text('[invoicekit]\nprovider = "seeded"\n')
     code, out, _ = run(capsys, "list", "--config", str(good))
     assert code == 0
-    assert len(out.splitlines()) == 3
+    assert len(out.splitlines()) == 4  # the header and three invoices
     bad = tmp_path / "bad.toml"
     bad.write_text("[invoicekit\n")
     code, _, err = run(capsys, "--config", str(bad), "list")
-    assert code == 1
+    assert code == 2  # a configuration error: nothing was sent
     assert_one_line_error(err, "not valid TOML")
 
 
 def test_no_configuration_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "list")
-    assert code == 1
+    assert code == 2
     assert_one_line_error(err, "--config FILE", "INVOICEKIT_PROVIDER")
 
 
@@ -281,7 +282,7 @@ def test_errors_never_leak_secrets(tmp_path: Path, capsys: pytest.CaptureFixture
     config = tmp_path / "secret.toml"
     config.write_text('[invoicekit]\nprovider = "fake"\ntoken = "${IK_CLI_TOKEN}"\n')
     code, out, err = run(capsys, "--config", str(config), "list")
-    assert code == 1
+    assert code == 2
     assert_one_line_error(err, "token")
     assert "canary-cli-secret" not in out + err
 
@@ -291,7 +292,7 @@ def test_migrate_missing_module_is_a_clean_error(capsys: pytest.CaptureFixture[s
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "_MIGRATE_MODULE", "invoicekit.no_such_package._cli")
     code, _, err = run(capsys, "migrate", "--from", "a.toml")
-    assert code == 1
+    assert code == 2
     assert_one_line_error(err, "migrate command is not available")
 
 
@@ -349,13 +350,13 @@ def test_sandbox_starts_prints_url_and_stops_on_ctrl_c(
     assert "stopped" in err
     assert "Traceback" not in err
     code, _, err = run(capsys, "sandbox", "cli-test", "--host", "0.0.0.0")
-    assert code == 1
+    assert code == 2
     assert_one_line_error(err, "loopback")
     code, _, err = run(capsys, "sandbox", "not-a-sandbox")
-    assert code == 1
+    assert code == 2
     assert_one_line_error(err, "not a SandboxServer")
     code, _, err = run(capsys, "sandbox", "nope")
-    assert code == 1
+    assert code == 2
     assert_one_line_error(err, "no sandbox named 'nope'", "cli-test")
 
 
@@ -364,6 +365,6 @@ def test_python_dash_m_runs_the_cli() -> None:
                             capture_output=True, text=True, check=False,
                             env={k: v for k, v in os.environ.items()
                                  if not k.startswith("INVOICEKIT_")})
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith("invoicekit: error: no provider configured")
     assert errors.ConfigurationError.__name__ not in result.stderr

@@ -395,6 +395,7 @@ class HttpEngine:
             error.request_id = response.request_id
         if error.status is None:
             error.status = response.status
+        error.method, error.path = response.request.method.upper(), response.request.path
         return error
 
     def _as_outcome_unknown(self, error: errors.ProviderError,
@@ -421,7 +422,7 @@ class HttpEngine:
         else:
             message = f"{what} failed: {kind}: {detail}"
         err = cls(message, provider=self.provider.name)
-        err.__cause__ = exc
+        err.method, err.path, err.__cause__ = req.method.upper(), req.path, exc
         return err
 
     def _blocked(self, req: Request, blocked: float) -> errors.RateLimited:

@@ -286,8 +286,13 @@ def load_settings(source: Mapping[str, Any] | str | os.PathLike[str] | None,
         raise errors.ConfigurationError(
             f"config must be a mapping, a TOML file path or None, got {type(source).__name__}")
     settings = {str(k): _coerce(str(k), _expand(v, str(k), environ)) for k, v in settings.items()}
-    if not isinstance(settings.get("provider"), str) or not settings["provider"]:
+    provider = settings.get("provider")
+    if provider is None or provider == "":
         raise errors.ConfigurationError("the setting 'provider' is missing", setting="provider")
+    if not isinstance(provider, str):
+        raise errors.ConfigurationError(
+            f"the setting 'provider' must be a provider name (a string such as \"salla\"), "
+            f"got {type(provider).__name__}", setting="provider")
     return settings
 
 

@@ -21,8 +21,9 @@ InvoiceKitError
 ```
 
 `ProviderError` carries `.provider`, `.status`, `.code`, `.message` (verbatim: Salla's
-Arabic stays Arabic), `.fields`, `.raw` (the decoded body, or a safe excerpt of it) and
-`.request_id`. `str(error)` is one line a person can act on.
+Arabic stays Arabic), `.fields`, `.raw` (the decoded body, or a safe excerpt of it),
+`.request_id`, and `.method` / `.path`: the request that failed (`GET`,
+`/orders/invoices/42`), set by the HTTP layer. `str(error)` is one line a person can act on.
 """
 
 from __future__ import annotations
@@ -73,20 +74,30 @@ class ConfigurationError(InvoiceKitError):
 
 
 class ProviderNotFound(ConfigurationError):
-    """No provider of that name is installed; `.installed` lists the ones that are."""
+    """No provider of that name is installed; `.installed` lists the ones that are and
+    `.suggestion` is the closest installed name (a likely typo), or `None`."""
 
     def __init__(
         self, name: str, installed: Iterable[str], failed: Mapping[str, str] | None = None
     ) -> None:
         self.name = name
+        self.suggestion: str | None = None
         self.installed = sorted(installed)
         self.failed = dict(failed or {})
         listing = ", ".join(self.installed) or "none"
-        message = f"no invoicekit provider named {name!r}; installed: {listing}"
+        message = f"no invoicekit provider named {name!r}"
         if name in self.failed:
-            message += f"; {name!r} is installed but failed to load: {self.failed[name]}"
-        elif not name.startswith("invoicekit"):
-            message += f" (try `pip install invoicekit-{name}`)"
+            message += f"; installed: {listing}; {name!r} failed to load: {self.failed[name]}"
+        else:
+            # Suggest an installed name, never a package to install: a package named
+            # after a typo is exactly what a typosquatter would publish.
+            import difflib
+
+            close = difflib.get_close_matches(name, self.installed, n=1, cutoff=0.6)
+            self.suggestion = close[0] if close else None
+            if self.suggestion is not None:
+                message += f" (did you mean {self.suggestion!r}?)"
+            message += f"; installed: {listing}"
         super().__init__(message, setting="provider")
 
 
@@ -142,12 +153,18 @@ class ProviderError(InvoiceKitError):
         self.raw = raw
         self.request_id = request_id
         self.retry_after = retry_after
+        # The request that failed (`GET`, `/orders/invoices/42`), set by the HTTP layer
+        # so a report can say where it failed; `None` when no request was made.
+        self.method: str | None = None
+        self.path: str | None = None
 
     def __str__(self) -> str:
         parts = []
         if self.provider:
             parts.append(self.provider)
-        if self.status is not None:
+        # A message that already starts with the status (a body without a message of
+        # its own reads "HTTP 404: ...") is not prefixed with it a second time.
+        if self.status is not None and not self.message.startswith(f"HTTP {self.status}"):
             parts.append(f"HTTP {self.status}")
         head = " ".join(parts)
         text = f"{head}: {self.message}" if head else self.message

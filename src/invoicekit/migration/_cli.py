@@ -2,8 +2,12 @@
 
 The CLI's `migrate` subcommand calls `add_arguments(parser)` to declare the options and
 `run(args)` to execute; `run` returns the exit status: 0 when everything planned was
-carried (or the plan was written), 1 when something failed, is left in flight or did not
-verify, 2 for a configuration error, 130 when interrupted.
+carried (or the plan was written and something is ready to copy); 1 when something
+failed, is left in flight, did not verify, nothing is ready to copy, or a provider failed
+outside any one invoice (the source cannot be listed); 2 for a usage or configuration
+error, nothing written (a bad option value, a journal in a folder that does not exist, the
+journal of another migration); 130 when interrupted. Errors are one
+`invoicekit: error: ...` line, as for every command.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ import datetime as dt
 import decimal
 import importlib
 import json
+import logging
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
 from .. import errors
@@ -25,7 +33,8 @@ from ._engine import migrate, migrate_async
 from ._policy import CurrencyPolicy, CustomerPolicy, MigrationPolicy, OrderPolicy, load_mapping_file
 from ._report import MigrationReport, Progress
 
-__all__ = ["ProgressDisplay", "add_arguments", "main", "policy_from_args", "run"]
+__all__ = ["ProgressDisplay", "add_arguments", "main", "policy_from_args", "run",
+           "watch_rate_limit"]
 
 _ROUNDINGS = sorted(v for k, v in vars(decimal).items() if k.startswith("ROUND_"))
 
@@ -116,6 +125,11 @@ def _resolver(spec: str, option: str) -> Callable[[Invoice], Any]:
     if not sep or not module_name or not attr:
         raise errors.ConfigurationError(
             f"{option} takes MODULE:FUNCTION, got {spec!r}", setting=option)
+    # `shop:customer_of` means shop.py where the command runs, as `python -m` would find
+    # it; a console script does not put the current directory on the import path itself.
+    here = os.getcwd()
+    if "" not in sys.path and here not in sys.path:
+        sys.path.insert(0, here)
     try:
         module = importlib.import_module(module_name)
         func = getattr(module, attr)
@@ -153,57 +167,145 @@ def _eta(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-class ProgressDisplay:
-    """Progress on *stream*: a redrawn bar with counts, rate and ETA on a terminal,
-    a plain line every few seconds (and at each phase's end) otherwise."""
+_MIN_ELAPSED_FOR_RATE = 1.0
+"""Seconds of a phase before a rate is shown: a rate over a few milliseconds is noise."""
 
-    def __init__(self, stream: TextIO, *, tty: bool | None = None, every: float = 5.0) -> None:
+
+class ProgressDisplay:
+    """Progress on *stream*: a rich progress bar on a terminal, a plain line every few
+    seconds (and at each phase's end) otherwise.
+
+    A rate (and an ETA) is shown only after a phase has run a second, and while the
+    HTTP layer waits for a provider's rate limit the display says so (`waiting(seconds)`,
+    fed by `watch_rate_limit`), instead of looking stuck.
+    """
+
+    def __init__(self, stream: TextIO, *, tty: bool | None = None, every: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
         self.every = every
+        self.clock = clock
         self.phase: str | None = None
         self.started = 0.0
         self.last = 0.0
+        self.last_tick: Progress | None = None
+        self.wait_until = 0.0
+        self._announced = 0.0
+        self._bar: Any = None
+        self._task: Any = None
 
     def line(self, p: Progress, now: float) -> str:
         """The text of one progress tick."""
-        elapsed = max(now - self.started, 1e-9)
-        rate = p.done / elapsed
         text = f"{p.phase}: {p.done}" + (f"/{p.total}" if p.total is not None else "")
-        text += f" ({rate:.1f}/s"
-        if p.total is not None and rate > 0 and p.done < p.total:
-            text += f", ETA {_eta((p.total - p.done) / rate)}"
-        text += ")"
+        return text + self.note(p, now)
+
+    def note(self, p: Progress, now: float) -> str:
+        """What follows the counts: rate and ETA once measurable, failures, waits."""
+        elapsed = now - self.started
+        parts = []
+        if elapsed >= _MIN_ELAPSED_FOR_RATE and p.done:
+            rate = p.done / elapsed
+            parts.append(f"{rate:.1f}/s")
+            if p.total is not None and p.done < p.total:
+                parts.append(f"ETA {_eta((p.total - p.done) / rate)}")
+        elif not p.done and not (p.total is not None and p.done >= p.total):
+            parts.append("starting")
         if p.failed:
-            text += f", {p.failed} failed"
-        if self.tty and p.total:
-            width = 24
-            filled = int(width * min(p.done, p.total) / p.total)
-            text = f"[{'#' * filled}{'.' * (width - filled)}] " + text
-        return text
+            parts.append(f"{p.failed} failed")
+        if now < self.wait_until:
+            parts.append(f"waiting {self.wait_until - now:.0f}s for the rate limit")
+        return f" ({', '.join(parts)})" if parts else ""
+
+    def _draw(self, p: Progress, now: float) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+        from rich.progress import Progress as Bar
+
+        if self._bar is None:
+            console = Console(file=self.stream, force_terminal=True)
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                            console=console, auto_refresh=False)
+            self._bar.start()
+        if self._task is None:
+            self._task = self._bar.add_task(p.phase, total=p.total, note="")
+        self._bar.update(self._task, completed=p.done, total=p.total,
+                         note=self.note(p, now).strip(" ()"))
+        self._bar.refresh()
 
     def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if p.phase != self.phase:
-            if self.tty and self.phase is not None:
-                self.stream.write("\n")
-            self.phase, self.started, self.last = p.phase, now, 0.0
+            self.phase, self.started, self.last, self._task = p.phase, now, 0.0, None
+        self.last_tick = p
         finished = p.total is not None and p.done >= p.total
         if self.tty:
             if finished or now - self.last >= 0.1:
-                self.stream.write("\r\x1b[K" + self.line(p, now))
-                self.stream.flush()
+                self._draw(p, now)
                 self.last = now
         elif finished or now - self.last >= self.every:
             self.stream.write(self.line(p, now) + "\n")
             self.stream.flush()
             self.last = now
 
-    def close(self) -> None:
-        """End the bar's line on a terminal."""
-        if self.tty and self.phase is not None:
-            self.stream.write("\n")
+    def waiting(self, seconds: float) -> None:
+        """The HTTP layer is waiting *seconds* for the provider's rate limit."""
+        now = self.clock()
+        self.wait_until = max(self.wait_until, now + seconds)
+        p = self.last_tick
+        if p is None:
+            return
+        if self.tty:
+            self._draw(p, now)
+        elif seconds >= 1 and (now - self.last >= self.every
+                               or self.wait_until > self._announced + 1):
+            # A wait of a second or more is said at once, even between regular lines:
+            # otherwise the output would sit still for the whole wait.
+            self.stream.write(self.line(p, now) + "\n")
             self.stream.flush()
+            self.last, self._announced = now, self.wait_until
+
+    def close(self) -> None:
+        """Stop the bar (its last state stays on the terminal)."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+class _RateLimitWatch(logging.Handler):
+    """Tells a `ProgressDisplay` when the HTTP layer waits for a rate limit: the throttle's
+    pacing (a debug record) and a 429's `Retry-After` (a retry record)."""
+
+    def __init__(self, display: ProgressDisplay) -> None:
+        super().__init__(logging.DEBUG)
+        self.display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        wait: object = None
+        if isinstance(record.msg, str) and record.msg.endswith("for the rate limit") \
+                and isinstance(record.args, tuple) and record.args:
+            wait = record.args[-1]
+        elif getattr(record, "http_retry_reason", None) == "HTTP 429":
+            wait = getattr(record, "http_retry_delay", None)
+        if isinstance(wait, int | float):
+            self.display.waiting(float(wait))
+
+
+@contextmanager
+def watch_rate_limit(display: ProgressDisplay) -> Iterator[None]:
+    """While inside, rate-limit waits of the HTTP layer show on *display*."""
+    logger = logging.getLogger("invoicekit.http")
+    handler = _RateLimitWatch(display)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.DEBUG:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _options(args: argparse.Namespace, policy: MigrationPolicy,
@@ -216,10 +318,18 @@ def _options(args: argparse.Namespace, policy: MigrationPolicy,
     }
 
 
+def _where(args: argparse.Namespace, source: Any, target: Any) -> None:
+    """Remember each side's base URL, so an error can say where it happened (only when
+    the two sides are different providers: otherwise the provider name cannot tell)."""
+    if source.provider != target.provider:
+        args.base_urls = {source.provider: source.base_url, target.provider: target.base_url}
+
+
 def _run_sync(args: argparse.Namespace, options: dict[str, Any]) -> MigrationReport:
     from .._registry import from_config
 
     with from_config(args.source) as source, from_config(args.target) as target:
+        _where(args, source, target)
         return migrate(source, target, **options)
 
 
@@ -228,6 +338,7 @@ async def _run_async(args: argparse.Namespace, options: dict[str, Any]) -> Migra
 
     async with from_config_async(args.source) as source, \
             from_config_async(args.target) as target:
+        _where(args, source, target)
         return await migrate_async(source, target, concurrency=args.concurrency, **options)
 
 
@@ -236,36 +347,63 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
     """Run `invoicekit migrate` with parsed *args*; returns the exit status."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
+    from ..cli import (
+        EXIT_ERROR,
+        EXIT_INTERRUPTED,
+        EXIT_OK,
+        EXIT_USAGE,
+        PROG,
+        error_text,
+        exit_status,
+    )
+
     display = ProgressDisplay(err)
+    preparing = True  # until the options are understood, any error is a usage error
     try:
         if args.since and args.until and args.since > args.until:
             raise errors.ConfigurationError("--since is after --until", setting="since")
+        _check_journal_folder(args.journal)
         options = _options(args, policy_from_args(args), display)
-        if args.concurrency > 1:
-            report = asyncio.run(_run_async(args, options))
-        else:
-            report = _run_sync(args, options)
+        preparing = False
+        with watch_rate_limit(display):
+            if args.concurrency > 1:
+                report = asyncio.run(_run_async(args, options))
+            else:
+                report = _run_sync(args, options)
     except KeyboardInterrupt:
         display.close()
-        err.write("invoicekit migrate: interrupted; writes under way are reconciled when you "
+        err.write(f"{PROG}: error: interrupted; writes under way are reconciled when you "
                   "run again with --resume\n")
-        return 130
+        return EXIT_INTERRUPTED
     except errors.InvoiceKitError as exc:
         display.close()
-        err.write(f"invoicekit migrate: error: {exc}\n")
-        return 2
+        where = getattr(args, "base_urls", {}).get(exc.provider)
+        text = error_text(exc, doing="migrate", base_url=where)
+        err.write(f"{PROG}: error: {' '.join(text.split())}\n")
+        return EXIT_USAGE if preparing else exit_status(exc)
     display.close()
     if args.json:
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(report.render() + "\n")
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok and not report.nothing_to_copy else EXIT_ERROR
+
+
+def _check_journal_folder(journal: str) -> None:
+    folder = Path(journal).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise errors.ConfigurationError(
+            f"--journal {journal}: the folder {str(folder)!r} does not exist; create it "
+            "first (the journal must live somewhere that survives a crash)",
+            setting="journal")
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m invoicekit.migration._cli ...`: the command without the `invoicekit` CLI."""
-    parser = argparse.ArgumentParser(prog="invoicekit migrate",
-                                     description="Copy invoices between platforms exactly once.")
+    from ..cli import _Parser
+
+    parser = _Parser(prog="invoicekit migrate",
+                     description="Copy invoices between platforms exactly once.")
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

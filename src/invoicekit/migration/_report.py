@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,12 @@ import attrs
 from ._draft import Mismatch
 
 __all__ = ["MigrationReport", "PlanEntry", "Progress"]
+
+_SHOWN = 10
+"""Invoices named per reason in the text report; the plan file (JSON lines) has them all."""
+_IDS = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                  r"|\b[A-Za-z_-]*\d[\w-]*")
+"""Ids and numbers inside a reason (`invoice:1100000012`, `F-00012`, UUIDs)."""
 
 
 @attrs.frozen(slots=True)
@@ -82,6 +89,14 @@ class MigrationReport:
         return not (self.failures or self.in_flight or self.mismatches or self.duplicates)
 
     @property
+    def nothing_to_copy(self) -> bool:
+        """No invoice is ready (nor copied by any run) while some need a mapping or cannot
+        be carried: the migration copies nothing, so the CLI reports it as not OK."""
+        cats = self.categories
+        blocked = cats.get("needs_mapping", 0) + cats.get("cannot_carry", 0)
+        return not cats.get("ready", 0) and not self.states.get("done", 0) and blocked > 0
+
+    @property
     def rate(self) -> float:
         """Invoices written per second by this run."""
         return self.written / self.elapsed if self.elapsed > 0 else 0.0
@@ -90,7 +105,8 @@ class MigrationReport:
         """A JSON-ready dict of the whole report."""
         return {
             "source": self.source, "target": self.target, "journal": self.journal,
-            "plan_only": self.plan_only, "ok": self.ok, "seen": self.seen,
+            "plan_only": self.plan_only, "ok": self.ok,
+            "nothing_to_copy": self.nothing_to_copy, "seen": self.seen,
             "categories": dict(self.categories), "states": dict(self.states),
             "written": self.written, "reconciled": self.reconciled,
             "customers_created": self.customers_created,
@@ -120,11 +136,26 @@ class MigrationReport:
                          f"after an unknown outcome: {self.reconciled}, customers created: "
                          f"{self.customers_created}")
         if self.not_carried:
-            lines.append(f"Not carried ({len(self.not_carried)}):")
+            # One line per distinct reason, then the invoices it applies to: thirty
+            # invoices refused for the same reason are one reason, not thirty.
+            # Reasons that differ only in the ids and numbers they name are one reason.
+            groups: dict[tuple[str, str, str], list[PlanEntry]] = {}
             for e in self.not_carried:
-                label = f"{e.source_id}" + (f" (no. {e.number})" if e.number else "")
-                verdict = "needs mapping" if e.category == "needs_mapping" else "cannot carry"
-                lines.append(f"  - {label} [{e.kind}] {verdict}: {e.reason}")
+                shape = _IDS.sub("#", e.reason or "")
+                groups.setdefault((e.category, e.kind, shape), []).append(e)
+            lines.append(f"Not carried ({len(self.not_carried)}):")
+            for (category, kind, _), entries in groups.items():
+                verdict = "needs mapping" if category == "needs_mapping" else "cannot carry"
+                lines.append(f"  - [{kind}] {verdict}: {entries[0].reason}")
+                labels = [e.source_id + (f" (no. {e.number})" if e.number else "")
+                          for e in entries[:_SHOWN]]
+                more = len(entries) - _SHOWN
+                own = len({e.reason for e in entries}) > 1
+                lines.append(f"      {len(entries)} invoice{'s' if len(entries) > 1 else ''}"
+                             + (" (each with its own ids)" if own else "") + ": "
+                             + ", ".join(labels)
+                             + (f" and {more} more (the plan file lists each)" if more > 0
+                                else ""))
         if self.changed:
             lines.append(f"Changed at the source since copied, not overwritten "
                          f"({len(self.changed)}): {', '.join(self.changed)}")
@@ -142,5 +173,9 @@ class MigrationReport:
                          + (f"{len(self.mismatches)} mismatches" if self.mismatches
                             else "no mismatch"))
             lines.extend(f"  - {m}" for m in self.mismatches)
-        lines.append("OK" if self.ok else "NOT OK: see above")
+        if self.nothing_to_copy:
+            lines.append("NOT OK: nothing is ready to copy; give the mappings or policy "
+                         "named above and plan again")
+        else:
+            lines.append("OK" if self.ok else "NOT OK: see above")
         return "\n".join(lines)

@@ -42,10 +42,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the `invoicekit_profile` marker, so `--strict-markers` accepts it."""
+    """Register the `invoicekit_profile` and `live` markers, so `--strict-markers`
+    accepts them (`live` marks tests against a real provider API, as the docs show)."""
     config.addinivalue_line(
         "markers",
         f"{MARKER}(name): profile of the invoicekit_fake fixtures (default, salla, dayzero)")
+    config.addinivalue_line(
+        "markers", "live: talks to a real provider API; needs credentials in the environment")
 
 
 def _profile(request: pytest.FixtureRequest) -> str:

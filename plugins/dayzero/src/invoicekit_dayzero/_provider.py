@@ -185,7 +185,7 @@ class DayZeroProvider(Provider):
                 return invoice
         raise errors.NotFound(
             f"no invoice {wanted} in business {self.business_id}", provider=self.name,
-            status=response.status, request_id=response.request_id,
+            request_id=response.request_id,
         )
 
     def list_page(self, query: InvoiceQuery, cursor: str | None) -> Operation[Page]:

@@ -138,7 +138,7 @@ class SallaProvider(Provider):
     def check_draft(self, draft: InvoiceDraft) -> InvoiceDraft:
         """Refuse locally what Salla would refuse, naming each field; fill what has a default.
 
-        The rules are `invoicekit_salla._rules` (shared with the sandbox): `order_id`
+        The rules live in one module of the plugin, shared with its sandbox: `order_id`
         required and digits, SAR only, `document_url` an http(s) URL ending in `.pdf`, a
         data draft with `number`, `subtotal`, `total`, `tax_rate` and `tax` (a missing
         `shipping` or `cash_on_delivery` is filled in as 0), no negative amount. The
