@@ -8,6 +8,8 @@ plain code: a value that changed since the last call, an input only one decoder 
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -148,3 +150,29 @@ def test_capabilities_follow_a_replaced_features_set() -> None:
     assert Capability.SEND_PDF in Narrow.class_capabilities()
     assert Capability.SEND_CC not in Narrow.class_capabilities()
     assert Capability.GET_INVOICE in Narrow.class_capabilities()
+
+
+def test_a_response_and_its_body_are_freed_without_the_cycle_collector() -> None:
+    # httpx binds each response's stream back to the response (a reference cycle); the
+    # runner drops that stream once the body is read, so a listing does not keep pages
+    # of bodies alive until the cyclic collector happens to run.
+    answered: list[weakref.ref[httpx.Response]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": {"id": 7, "number": "A-7", "total": "1.50"}})
+
+    def keep(response: httpx.Response) -> None:
+        answered.append(weakref.ref(response))
+
+    client = httpx.Client(transport=httpx.MockTransport(handler),
+                          event_hooks={"response": [keep]})
+    gc.disable()
+    try:
+        with invoicekit.Gateway(ThingsProvider(token="tok_cycle_0123456789"),
+                                http_client=client, base_url="https://things.example/api") as gw:
+            invoice = gw.get_invoice("7")
+            assert invoice.number == "A-7"
+            assert len(answered) == 1
+            assert answered[0]() is None
+    finally:
+        gc.enable()

@@ -561,6 +561,23 @@ def _client_closed(name: str) -> errors.ConfigurationError:
         "the gateway is used", setting="http_client", provider=name)
 
 
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """*response* (already read and closed) without the stream httpx binds to it.
+
+    httpx's client wraps each response's stream in one that refers back to the response:
+    a reference cycle, so the response and its body outlive their last use until the
+    cyclic garbage collector runs, by which time they sit in its oldest generation. A
+    listing then holds several pages' bodies at once (a peak 1.2x higher over 100 pages
+    of 1,000 invoices than over one). Replaced by an empty stream, the body is freed as
+    soon as the page is done with it.
+    """
+    response.stream = _NO_STREAM
+    return response
+
+
+_NO_STREAM = httpx.ByteStream(b"")
+
+
 class SyncRunner:
     """Runs operations with `httpx.Client`: the caller's, if given (never closed by us)."""
 
@@ -599,7 +616,7 @@ class SyncRunner:
             if self.client.is_closed:
                 raise _client_closed(self.engine.provider.name)
             try:
-                return self.client.send(action.request, follow_redirects=False)
+                return _unbound(self.client.send(action.request, follow_redirects=False))
             except Exception as exc:
                 return exc
         if isinstance(action, _Sleep):
@@ -661,7 +678,7 @@ class AsyncRunner:
             if self.client.is_closed:
                 raise _client_closed(self.engine.provider.name)
             try:
-                return await self.client.send(action.request, follow_redirects=False)
+                return _unbound(await self.client.send(action.request, follow_redirects=False))
             except Exception as exc:
                 return exc
         if isinstance(action, _Sleep):
