@@ -110,6 +110,15 @@ def _httpx_timeout(t: Timeout) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
 
 
+class _HeaderKey(tuple[Any, ...]):
+    """The header values a merged set was made from (a cache key); its repr shows none."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<header values>"
+
+
 class _OpState:
     """What a runner knows about one operation: the last response, and whether a write
     was answered (a later parsing failure then means the write's outcome is unknown)."""
@@ -212,42 +221,50 @@ class HttpEngine:
 
     def _headers(self, req: Request, client: httpx.Client | httpx.AsyncClient) -> httpx.Headers:
         """The client's headers, ours, the provider's and the request's, merged and checked;
-        kept for the next request with the same values (`InvalidRequest` if one is unsendable)."""
-        provider = self.provider
-        auth = provider.auth_headers() if req.authenticated else None
-        key: Any = (tuple(client.headers.raw), tuple(provider.default_headers().items()),
-               tuple(auth.items()) if auth is not None else None, tuple(req.headers.items()))
+        kept for the next request with the same values (`InvalidRequest` if one is unsendable).
+
+        No plain local holds a header value (the key's repr shows none): a traceback
+        rendered with its locals (an error tracker) does not show the credentials.
+        """
+        key = _HeaderKey(self._header_values(req, client))
         try:
             cached = self._header_cache.get(key)
-        except TypeError:  # an unhashable header value: refused below
-            cached = key = None
-        if cached is not None:
-            return cached
-        headers: dict[str, str] = {"User-Agent": self.user_agent, "Accept": "application/json"}
-        headers.update(provider.default_headers())
-        if auth is not None:
-            headers.update(auth)
-        headers.update(req.headers)
-        for name, value in headers.items():
+        except TypeError:  # an unhashable header value: refused by _merge_headers
+            return self._merge_headers(req, client)
+        if cached is None:
+            cached = self._merge_headers(req, client)
+            if len(self._header_cache) >= _HEADER_CACHE_SIZE:
+                self._header_cache.clear()  # credentials rotated many times: start again
+            self._header_cache[key] = cached
+        return cached
+
+    def _header_values(self, req: Request, client: httpx.Client | httpx.AsyncClient
+                       ) -> tuple[Any, ...]:
+        provider = self.provider
+        return (tuple(client.headers.raw), tuple(provider.default_headers().items()),
+                tuple(provider.auth_headers().items()) if req.authenticated else None,
+                tuple(req.headers.items()))
+
+    def _merge_headers(self, req: Request, client: httpx.Client | httpx.AsyncClient
+                       ) -> httpx.Headers:
+        headers = httpx.Headers(client.headers)
+        self._add_headers(headers, {"User-Agent": self.user_agent, "Accept": "application/json"})
+        self._add_headers(headers, self.provider.default_headers())
+        if req.authenticated:
+            self._add_headers(headers, self.provider.auth_headers())
+        self._add_headers(headers, req.headers)
+        return headers
+
+    def _add_headers(self, headers: httpx.Headers, layer: Mapping[str, str]) -> None:
+        for name, value in layer.items():
             if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name) or not isinstance(
                     value, str) or _HEADER_VALUE_FORBIDDEN.search(value):
-                # Never echo the value: it may be a credential.
+                del layer, value  # may be a credential: not even in a traceback's locals
                 raise errors.InvalidRequest(
                     f"refusing to send header {str(name)[:40]!r}: a header name must be a "
                     "token and its value must not contain CR, LF or other control characters",
-                    provider=provider.name)
-        try:
-            merged = httpx.Headers(client.headers)
-            merged.update(headers)
-        except (TypeError, ValueError) as exc:
-            raise errors.InvalidRequest(
-                f"cannot build {req.method.upper()} {req.path}: {type(exc).__name__}: "
-                f"{redact(str(exc))[:200]}", provider=provider.name) from exc
-        if key is not None:
-            if len(self._header_cache) >= _HEADER_CACHE_SIZE:
-                self._header_cache.clear()  # credentials rotated many times: start again
-            self._header_cache[key] = merged
-        return merged
+                    provider=self.provider.name)
+            headers[name] = value
 
     # -- the policy ------------------------------------------------------------------
     def attempts(
