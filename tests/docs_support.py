@@ -132,7 +132,10 @@ def pages() -> list[Path]:
 @contextlib.contextmanager
 def isolated() -> Iterator[None]:
     """Undo what running examples does to process-wide state; retry waits are instant."""
+    from invoicekit.testing import _fake
+
     registered = dict(_registry._registered)
+    sandboxes = dict(_fake._registered_sandboxes)
     handlers = {name: list(hs) for name, hs in invoicekit.events._handlers.items()}
     previous_waits = testing_instant_waits(True)
     try:
@@ -142,6 +145,8 @@ def isolated() -> Iterator[None]:
         with _registry._lock:
             _registry._registered.clear()
             _registry._registered.update(registered)
+        _fake._registered_sandboxes.clear()
+        _fake._registered_sandboxes.update(sandboxes)
         with invoicekit.events._lock:
             for name, hs in handlers.items():
                 invoicekit.events._handlers[name][:] = hs

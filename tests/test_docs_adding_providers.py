@@ -78,7 +78,7 @@ def test_error_mapping_keeps_message_and_fields(acme_sandbox: Any) -> None:
     with invoicekit.connect("acme", **acme_sandbox.settings()) as gw:
         acme_sandbox.faults.push(Fault.status_code(422, body, method="POST"))
         with pytest.raises(errors.ValidationError) as caught:
-            gw.create_invoice(guide.acme_draft(1))
+            gw.create_invoice(acme_sandbox.sample_draft(1))
     assert caught.value.message == "رقم الفاتورة مكرر"
     assert caught.value.fields == {"number": ["taken"]}
 
@@ -113,5 +113,5 @@ def test_entry_points_of_step_5_make_the_plugin_found(
     assert Capability.SEND_INVOICE in info.capabilities
     assert _load_sandbox("acme") is guide.AcmeSandbox
     with invoicekit.connect("acme", **acme_sandbox.settings()) as gw:
-        created = gw.create_invoice(guide.acme_draft(99_001))
+        created = gw.create_invoice(acme_sandbox.sample_draft(99_001))
         assert gw.get_invoice(created.id) == created

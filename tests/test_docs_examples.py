@@ -61,7 +61,7 @@ def test_page_examples_run(page: Path) -> None:
 # (each provider's page, reliability and security have their own owners). A block there
 # that fails alone for a name an earlier block defined is an expected failure, nothing
 # else; everywhere else every block must run alone.
-_SEQUENTIAL_PAGES = frozenset({"docs/providers/salla.md", "docs/reliability.md",
+_SEQUENTIAL_PAGES = frozenset({"docs/reliability.md",
                                "docs/security.md"})
 UNITS = [unit for page in pages() for unit in standalone_units(
     extract_blocks(page.read_text(encoding="utf-8"), page))]

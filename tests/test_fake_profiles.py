@@ -220,3 +220,22 @@ def test_a_profile_costs_no_socket() -> None:
     draft = InvoiceDraft(order_id=inv.order_id, from_order=True)
     with pytest.raises(errors.Conflict):
         gw.create_invoice(draft)  # one tax invoice per order, as the sandbox says
+
+
+def test_a_sandbox_registered_in_process_is_a_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from invoicekit.testing import _fake, register_sandbox
+    from invoicekit_salla.sandbox import SallaSandbox
+
+    monkeypatch.setattr(_fake, "_registered_sandboxes", {})
+
+    class Shop(SallaSandbox):
+        """The Salla sandbox under another profile name (the provider is still salla's)."""
+
+    with pytest.raises(errors.ConfigurationError, match="unknown fake profile 'salla2'"):
+        FakeGateway(profile="salla2")
+    with pytest.raises(TypeError, match="SandboxServer"):
+        register_sandbox("salla2", dict)  # type: ignore[arg-type]
+    register_sandbox("salla", Shop)
+    assert "salla" in profiles()
+    gw = FakeGateway(profile="salla")
+    assert isinstance(gw.sandbox, Shop)

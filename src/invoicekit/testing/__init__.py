@@ -25,6 +25,7 @@ from ._fake import (
     FakeOptions,
     FakeProvider,
     profiles,
+    register_sandbox,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "FakeProvider",
     "instant_waits",
     "profiles",
+    "register_sandbox",
 ]
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "FakeOptions",
     "FakeProvider",
     "profiles",
+    "register_sandbox",
 ]
 
 OPERATIONS: Final = frozenset({
@@ -579,6 +580,23 @@ def _id_of(invoice: Invoice | str) -> str:
 
 
 # ---- profiles -------------------------------------------------------------------------------
+_registered_sandboxes: dict[str, type[SandboxServer]] = {}
+
+
+def register_sandbox(name: str, sandbox_class: type[SandboxServer]) -> None:
+    """Make *sandbox_class* the fake's profile *name* in this process, without packaging
+    (what the entry point `invoicekit.sandboxes` does for an installed plugin). The
+    provider the profile runs is the one `invoicekit.connect(name)` finds."""
+    from .sandbox import SandboxServer
+
+    if not isinstance(sandbox_class, type) or not issubclass(sandbox_class, SandboxServer):
+        raise TypeError("sandbox_class must be a subclass of SandboxServer")
+    if name == DEFAULT_PROFILE or not name.isidentifier():
+        raise errors.ConfigurationError(f"invalid profile name {name!r}", setting="profile",
+                                        provider="fake")
+    _registered_sandboxes[name] = sandbox_class
+
+
 def _sandbox_entry_points() -> dict[str, Any]:
     from importlib.metadata import entry_points
 
@@ -589,13 +607,16 @@ def _sandbox_entry_points() -> dict[str, Any]:
 
 
 def profiles() -> list[str]:
-    """The fake's profiles: `default`, then every installed sandbox's name, sorted."""
-    return [DEFAULT_PROFILE, *sorted(_sandbox_entry_points())]
+    """The fake's profiles: `default`, then every installed or registered sandbox's name."""
+    return [DEFAULT_PROFILE, *sorted(set(_sandbox_entry_points()) | set(_registered_sandboxes))]
 
 
 def _load_sandbox(profile: str) -> type[SandboxServer]:
     from .sandbox import SandboxServer
 
+    registered = _registered_sandboxes.get(profile)
+    if registered is not None:
+        return registered
     ep = _sandbox_entry_points().get(profile)
     if ep is None:
         raise errors.ConfigurationError(
