@@ -1,4 +1,7 @@
-"""Every Python example of `docs/providers/dayzero.md` runs (against the sandbox)."""
+"""Every Python example of `docs/providers/dayzero.md` runs (against the sandbox).
+
+From the plugin's unpacked sdist (which has no docs folder) the module is skipped.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ import pytest
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "providers" / "dayzero.md"
+if not PAGE.is_file():  # the plugin's sdist ships its tests, not the repository's docs
+    pytest.skip(f"the documentation ({PAGE}) is not here: run from the repository",
+                allow_module_level=True)
 BLOCKS = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.DOTALL)
 
 
