@@ -292,11 +292,12 @@ class Response:
                 content = content[len(_BOM):]
             try:
                 return _fast_decoder(parse_float).decode(content)
-            except (ValueError, RecursionError):
-                # msgspec's DecodeError and ValidationError are ValueErrors. It refuses
-                # a little more than `json` (a lone surrogate escape, a float beyond
-                # the double range): `json` below has the last word, so what is
-                # accepted, and each error, are exactly those of `json`.
+            except Exception:  # noqa: S110
+                # Whatever msgspec refuses (its errors are ValueErrors only since 0.19;
+                # nesting too deep is a RecursionError), `json` below has the last word:
+                # msgspec refuses a little more than `json` (a lone surrogate escape, a
+                # float beyond the double range), so what is accepted, and each error,
+                # are exactly those of `json`.
                 pass
         try:
             return json.loads(self.content.decode("utf-8-sig"), parse_float=parse_float,
