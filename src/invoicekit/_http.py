@@ -85,7 +85,7 @@ _TRANSPORT = (httpx.TransportError, OSError)
 _REQUEST_IDS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id", "cf-ray")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_HEADER_CACHE_SIZE = 64
+_CACHE_SIZE = 64  # header sets and timeouts kept per engine (a gateway uses a handful)
 
 
 @attrs.frozen(slots=True)
@@ -155,7 +155,7 @@ class HttpEngine:
         self.throttle = throttle
         self.hooks = hooks
         self.user_agent = user_agent
-        self._header_cache: dict[Any, httpx.Headers] = {}
+        self._header_cache: dict[_HeaderKey, httpx.Headers] = {}
         self._timeouts: dict[Timeout, httpx.Timeout] = {}
         install_log_redaction(f"invoicekit.{provider.name}",
                               type(provider).__module__.split(".")[0])
@@ -207,12 +207,10 @@ class HttpEngine:
                                          extensions={"timeout": timeout.as_dict()})
                 return client.build_request(req.method.upper(), url, headers=headers,
                                             content=content, timeout=timeout)
-            kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout}
+            kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout,
+                                      "data": dict(req.data or {})}
             if req.files is not None:
-                kwargs["data"] = dict(req.data or {})
                 kwargs["files"] = dict(req.files)
-            else:
-                kwargs["data"] = dict(req.data or {})
             return client.build_request(req.method.upper(), url, **kwargs)
         except (httpx.InvalidURL, TypeError, ValueError, RecursionError) as exc:
             raise errors.InvalidRequest(
@@ -233,7 +231,7 @@ class HttpEngine:
             return self._merge_headers(req, client)
         if cached is None:
             cached = self._merge_headers(req, client)
-            if len(self._header_cache) >= _HEADER_CACHE_SIZE:
+            if len(self._header_cache) >= _CACHE_SIZE:
                 self._header_cache.clear()  # credentials rotated many times: start again
             self._header_cache[key] = cached
         return cached
@@ -283,7 +281,7 @@ class HttpEngine:
         method = req.method.upper()
         httpx_timeout = self._timeouts.get(timeout)
         if httpx_timeout is None:
-            if len(self._timeouts) >= _HEADER_CACHE_SIZE:
+            if len(self._timeouts) >= _CACHE_SIZE:
                 self._timeouts.clear()
             httpx_timeout = self._timeouts[timeout] = _httpx_timeout(timeout)
         cap = self.retry.retry_after_cap
