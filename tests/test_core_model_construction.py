@@ -12,7 +12,10 @@ import types
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from invoicekit import Customer, Invoice, InvoiceKind, InvoiceStatus, LineItem, Money, errors
 
@@ -107,3 +110,71 @@ def test_customer_id_is_text() -> None:
     assert Customer(id=42, name="Ada").id == "42"
     assert Customer(id="42").id == "42"
     assert Customer().id is None
+
+
+# ---- the fast constructors against attrs' own --------------------------------------------
+_AMOUNTS = [Decimal("90.50"), Decimal(0), Decimal("0E-999"), Decimal("1E-999"),
+            Decimal("1E+99"), Decimal("1E+100"), Decimal("-1E-100"), Decimal("NaN"),
+            Decimal("-Infinity"), 3, "12.5", 1.5, True, None]
+_CURRENCIES = ["SAR", "ر.س", " usd ", "XXX", "sar", None, 1]
+_TEXTS = ["1128904162", 1128904162, None]
+
+
+def _outcome(build: Any) -> Any:
+    try:
+        made = build()
+    except Exception as exc:  # the refusal itself is what is compared
+        return type(exc), str(exc)
+    return type(made), [(type(getattr(made, f.name)), getattr(made, f.name))
+                        for f in attrs.fields(type(made))]
+
+
+def _both(cls: type, *args: Any) -> tuple[Any, Any]:
+    """What `cls(*args)` gives, and what attrs' own `__init__` gives for the same arguments."""
+    def by_attrs() -> Any:
+        made = object.__new__(cls)
+        cls.__init__.__wrapped__(made, *args)  # type: ignore[misc]
+        return made
+    return _outcome(lambda: cls(*args)), _outcome(by_attrs)
+
+
+@given(st.sampled_from(_AMOUNTS), st.sampled_from(_CURRENCIES))
+def test_money_builds_and_refuses_exactly_as_attrs_does(amount: Any, currency: Any) -> None:
+    fast, reference = _both(Money, amount, currency)
+    assert fast == reference
+
+
+@given(st.sampled_from([Decimal(2), Decimal("1.5"), Decimal("NaN"), 2, 1.5, "x", None]),
+       st.sampled_from([PRICE, _Pound("1", "SAR"), Decimal(1), None]),
+       st.sampled_from([None, PRICE, 1.5]),
+       st.sampled_from([None, Decimal(15), Decimal("Infinity"), 15.0, "15"]),
+       st.sampled_from(_TEXTS))
+def test_line_item_builds_and_refuses_exactly_as_attrs_does(
+        quantity: Any, price: Any, total: Any, tax_rate: Any, product_id: Any) -> None:
+    fast, reference = _both(LineItem, "شاحن", quantity, price, None, tax_rate, None, total,
+                            "SKU", product_id, "product")
+    assert fast == reference
+
+
+@given(st.sampled_from(["7", 7, None]), st.sampled_from(_CURRENCIES),
+       st.sampled_from(_TEXTS), st.sampled_from([(), [LineItem("x", Decimal(1), PRICE)],
+                                                 ({"name": "x"},)]),
+       st.sampled_from([None, PRICE, _Pound("1", "SAR"), 1.5]),
+       st.sampled_from([None, Decimal(15), Decimal("NaN"), 15.0]))
+def test_invoice_builds_and_refuses_exactly_as_attrs_does(
+        invoice_id: Any, currency: Any, order_id: Any, items: Any, total: Any,
+        tax_rate: Any) -> None:
+    def args() -> list[Any]:
+        values: dict[str, Any] = {f.name: (f.default if not isinstance(f.default, attrs.Factory)
+                                           else f.default.factory())
+                                  for f in attrs.fields(Invoice)}
+        values.update(id=invoice_id, provider="salla", currency=currency, order_id=order_id,
+                      items=items, total=total, subtotal=total, tax_rate=tax_rate,
+                      raw={"id": invoice_id})
+        return list(values.values())
+    fast, reference = _both(Invoice, *args())
+    if fast[0] is Invoice:  # raw is a fresh read-only copy each time: compare its content
+        fast, reference = [(t, dict(v) if t is types.MappingProxyType else v)
+                           for t, v in fast[1]], [(t, dict(v) if t is types.MappingProxyType
+                                                   else v) for t, v in reference[1]]
+    assert fast == reference

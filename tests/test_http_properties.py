@@ -184,12 +184,14 @@ def test_a_utf8_bom_is_tolerated() -> None:
 def test_the_throttle_survives_any_headers(status: int | None, extra: dict[str, str],
                                            model: str) -> None:
     t = Throttle(model=model)
-    t.reserve()
+    assert t.wait_for(t.enqueue()) == 0.0
     retry_after = t.observe(status, extra)
     assert retry_after is None or (math.isfinite(retry_after) and retry_after >= 0)
-    wait = t.reserve()
+    ticket = t.enqueue()
+    wait = t.wait_for(ticket)
     assert math.isfinite(wait)
     assert wait >= 0
+    assert math.isfinite(ticket.imposed)
 
 
 @PROPERTY

@@ -48,9 +48,19 @@ def headers(limit: int, remaining: int, reset: float, **extra: str) -> dict[str,
             "x-ratelimit-reset": str(int(reset)), **extra}
 
 
+def take(t: Throttle) -> float:
+    """One caller that queues, sleeps what it is told (on the fake clock: not at all, as
+    in test mode) and is admitted: returns the wait it was given."""
+    ticket = t.enqueue()
+    wait = t.wait_for(ticket)
+    if wait > 0:
+        t.admit(ticket)
+    return wait
+
+
 def answered(t: Throttle, status: int, hdrs: dict[str, str]) -> float | None:
-    """One request: reserve, then observe its answer."""
-    t.reserve()
+    """One request: take a turn, then observe its answer."""
+    take(t)
     return t.observe(status, hdrs)
 
 
@@ -68,20 +78,25 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 
 
 # ---- window model -------------------------------------------------------------------------
-def test_nothing_known_means_no_waiting() -> None:
+def test_nothing_known_sends_one_probe_then_no_waiting_without_headers() -> None:
     t = throttle("window", Clock())
-    assert [t.reserve() for _ in range(50)] == [0.0] * 50
-    assert t.stats.waits == 0
-    assert t.stats.requests == 50
+    probe, second = t.enqueue(), t.enqueue()
+    assert t.wait_for(probe) == 0.0
+    # The limit is unknown until the probe's answer: the others wait for it, briefly.
+    assert 0.0 < t.wait_for(second) <= 0.25
+    t.observe(200, {})  # no rate-limit headers: there is nothing to pace by
+    assert t.wait_for(second) == 0.0
+    assert [take(t) for _ in range(50)] == [0.0] * 50
+    assert t.stats.requests == 52
 
 
 def test_window_spends_what_remains_then_waits_for_the_reset() -> None:
     clock = Clock()
     t = throttle("window", clock)
     answered(t, 200, headers(limit=5, remaining=2, reset=10))  # 10 s from now
-    assert [t.reserve() for _ in range(3)] == [0.0, 0.0, 10.0]
+    assert [take(t) for _ in range(3)] == [0.0, 0.0, 10.0]
     # Callers queue: the next window (5 slots) serves 5 of them, the rest wait a window more.
-    assert [t.reserve() for _ in range(5)] == [10.0, 10.0, 10.0, 10.0, 20.0]
+    assert [take(t) for _ in range(5)] == [10.0, 10.0, 10.0, 10.0, 20.0]
     assert t.stats.waits == 6
     assert t.stats.total_wait == pytest.approx(70.0)
     assert t.stats.longest_wait == 20.0
@@ -91,40 +106,46 @@ def test_window_refills_at_the_reset() -> None:
     clock = Clock()
     t = throttle("window", clock)
     answered(t, 200, headers(limit=3, remaining=0, reset=5))
-    assert t.reserve() == 5.0
+    assert take(t) == 5.0
     clock.advance(5.0)
-    # The queued caller took one slot of the new window; two are left.
-    assert [t.reserve() for _ in range(3)] == [0.0, 0.0, 5.0]
+    # The queued caller, still unanswered, may count in the new window: two slots are left.
+    assert [take(t) for _ in range(2)] == [0.0, 0.0]
+    # The next window's end is not known until an answer from this one tells it; until
+    # then the next caller plans with the window length seen (5 s) and re-checks.
+    late = t.enqueue()
+    assert t.wait_for(late) == 5.0
+    t.observe(200, headers(limit=3, remaining=1, reset=clock.wall() + 4))
+    assert t.wait_for(late) == 4.0
 
 
 def test_window_reset_as_epoch_seconds() -> None:
     clock = Clock()
     t = throttle("window", clock)
     answered(t, 200, headers(limit=10, remaining=0, reset=clock.wall() + 42))
-    assert t.reserve() == pytest.approx(42.0)
+    assert take(t) == pytest.approx(42.0)
 
 
 def test_window_counts_requests_in_flight() -> None:
     clock = Clock()
     t = throttle("window", clock)
     for _ in range(3):
-        t.reserve()  # three requests sent, none answered yet
+        take(t)  # three requests sent, none answered yet
     t.observe(200, headers(limit=10, remaining=3, reset=30))  # the first answer
     # The provider's count does not include the two still in flight.
-    assert t.reserve() == 0.0
-    assert t.reserve() == 30.0
+    assert take(t) == 0.0
+    assert take(t) == 30.0
 
 
 def test_answers_out_of_order_never_raise_the_count_within_a_window() -> None:
     clock = Clock()
     t = throttle("window", clock)
     for _ in range(3):
-        t.reserve()
+        take(t)
     # The newest answer arrives first, the older ones after it: believing their higher
     # counts would overspend the window, so the lowest estimate wins (a little caution).
     for remaining in (5, 6, 7):
         t.observe(200, headers(limit=10, remaining=remaining, reset=30))
-    assert [t.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, 30.0]
+    assert [take(t) for _ in range(4)] == [0.0, 0.0, 0.0, 30.0]
 
 
 def test_a_new_window_is_believed() -> None:
@@ -132,7 +153,7 @@ def test_a_new_window_is_believed() -> None:
     t = throttle("window", clock)
     answered(t, 200, headers(limit=10, remaining=0, reset=clock.wall() + 30))
     answered(t, 200, headers(limit=10, remaining=9, reset=clock.wall() + 60))
-    assert t.reserve() == 0.0
+    assert take(t) == 0.0
 
 
 # ---- leaky bucket model ---------------------------------------------------------------------
@@ -141,9 +162,9 @@ def test_leaky_bucket_hands_out_slots_at_the_drain_rate() -> None:
     t = throttle("leaky", clock)
     # A full bucket of 11 that is empty within 5 s frees at least (11 - 1) / 5 = 2 a second.
     answered(t, 200, headers(limit=11, remaining=0, reset=clock.wall() + 5))
-    assert [t.reserve() for _ in range(4)] == [0.5, 1.0, 1.5, 2.0]
+    assert [take(t) for _ in range(4)] == [0.5, 1.0, 1.5, 2.0]
     clock.advance(2.0)  # four slots drained: the queue is served, nothing left over
-    assert t.reserve() == pytest.approx(0.5)
+    assert take(t) == pytest.approx(0.5)
 
 
 def test_leaky_bucket_refills_but_never_beyond_its_size() -> None:
@@ -151,7 +172,7 @@ def test_leaky_bucket_refills_but_never_beyond_its_size() -> None:
     t = throttle("leaky", clock)
     answered(t, 200, headers(limit=11, remaining=0, reset=clock.wall() + 5))
     clock.advance(3600.0)
-    waits = [t.reserve() for _ in range(13)]
+    waits = [take(t) for _ in range(13)]
     assert waits[:11] == [0.0] * 11
     assert waits[11:] == [pytest.approx(0.5), pytest.approx(1.0)]
 
@@ -162,22 +183,24 @@ def test_leaky_rate_is_a_lower_bound_that_only_grows() -> None:
     answered(t, 200, headers(limit=11, remaining=0, reset=clock.wall() + 10))  # >= 1/s
     answered(t, 200, headers(limit=11, remaining=0, reset=clock.wall() + 5))  # >= 2/s
     answered(t, 200, headers(limit=11, remaining=0, reset=clock.wall() + 20))  # >= 0.5/s
-    assert t.reserve() == pytest.approx(0.5)
+    # Two callers went beyond the full bucket (admitted on the fake clock): three slots
+    # are needed for the next one, at the best rate seen: 3 / 2.
+    assert take(t) == pytest.approx(1.5)
 
 
 def test_leaky_without_a_known_rate_waits_for_the_bucket_to_empty() -> None:
     clock = Clock()
     t = throttle("leaky", clock)
     answered(t, 200, headers(limit=4, remaining=3, reset=clock.wall() + 1))  # no rate yet
-    assert [t.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
+    assert [take(t) for _ in range(4)] == [0.0, 0.0, 0.0, 1.0]
 
 
 def test_leaky_bucket_with_room_does_not_wait() -> None:
     clock = Clock()
     t = throttle("leaky", clock)
     answered(t, 200, headers(limit=120, remaining=100, reset=clock.wall() + 10))
-    assert all(t.reserve() == 0.0 for _ in range(100))
-    assert t.reserve() > 0.0
+    assert all(take(t) == 0.0 for _ in range(100))
+    assert take(t) > 0.0
 
 
 # ---- 429, Retry-After, release, disabled ------------------------------------------------------
@@ -186,7 +209,7 @@ def test_a_429_holds_every_caller_until_retry_after() -> None:
     t = throttle("window", clock)
     assert answered(t, 429, {"retry-after": "12"}) == 12.0
     assert t.blocked_for() == 12.0
-    assert [t.reserve() for _ in range(3)] == [12.0, 12.0, 12.0]
+    assert [take(t) for _ in range(3)] == [12.0, 12.0, 12.0]
     clock.advance(12.0)
     assert t.blocked_for() == 0.0
     assert t.stats.rate_limited == 1
@@ -196,24 +219,24 @@ def test_a_429_without_retry_after_waits_for_the_reset() -> None:
     clock = Clock()
     t = throttle("window", clock)
     assert answered(t, 429, headers(limit=5, remaining=0, reset=8)) == 8.0
-    assert t.reserve() == 8.0
+    assert take(t) == 8.0
 
 
 def test_a_503_retry_after_holds_callers_too() -> None:
     clock = Clock()
     t = throttle("window", clock)
     assert answered(t, 503, {"retry-after": "4"}) == 4.0
-    assert t.reserve() == 4.0
+    assert take(t) == 4.0
 
 
 def test_a_request_without_an_answer_gives_its_slot_back() -> None:
     clock = Clock()
     t = throttle("window", clock)
     answered(t, 200, headers(limit=5, remaining=1, reset=10))
-    assert t.reserve() == 0.0
+    assert take(t) == 0.0
     t.release()  # that request never got an answer
-    assert t.reserve() == 0.0
-    assert t.reserve() == 10.0
+    assert take(t) == 0.0
+    assert take(t) == 10.0
 
 
 def test_a_disabled_throttle_counts_but_never_waits() -> None:
@@ -221,7 +244,7 @@ def test_a_disabled_throttle_counts_but_never_waits() -> None:
     t = throttle("window", clock, enabled=False)
     answered(t, 429, {"retry-after": "30"})
     assert t.blocked_for() == 0.0
-    assert [t.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert [take(t) for _ in range(3)] == [0.0, 0.0, 0.0]
     assert t.stats.requests == 4
     assert t.stats.rate_limited == 1
     assert t.stats.waits == 0
@@ -232,13 +255,14 @@ def test_malformed_headers_are_ignored() -> None:
     t = throttle("window", clock)
     answered(t, 200, {"x-ratelimit-limit": "lots", "x-ratelimit-remaining": "-4",
                       "x-ratelimit-reset": "nan", "retry-after": "whenever"})
-    assert t.reserve() == 0.0
+    assert take(t) == 0.0
     assert "unknown" in repr(t)
 
 
 def test_a_bad_model_is_refused() -> None:
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(errors.ConfigurationError, match="model") as info:
         Throttle(model="fixed")
+    assert info.value.setting == "model"
 
 
 # ---- shared by threads -----------------------------------------------------------------------
@@ -250,7 +274,7 @@ def test_threads_each_get_their_own_slot() -> None:
     lock = threading.Lock()
 
     def worker() -> None:
-        mine = [t.reserve() for _ in range(25)]
+        mine = [take(t) for _ in range(25)]
         with lock:
             waits.extend(mine)
 

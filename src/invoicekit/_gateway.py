@@ -26,7 +26,17 @@ from ._model import (
     SendOptions,
     SendReceipt,
 )
-from ._options import DEFAULT, Default, HttpHooks, RetryPolicy, Timeout, check_base_url
+from ._options import (
+    DEFAULT,
+    Default,
+    HttpHooks,
+    RetryPolicy,
+    Timeout,
+    check_base_url,
+    coerce_flag,
+    coerce_hooks,
+    coerce_retry,
+)
 from ._provider import Operation, Provider
 from ._throttle import Throttle
 
@@ -106,10 +116,11 @@ class _GatewayBase:
         ignore_unsupported: bool = False,
     ) -> None:
         self._provider = provider
-        self._call = _CallSettings(ignore_unsupported=ignore_unsupported)
+        self._call = _CallSettings(
+            ignore_unsupported=coerce_flag(ignore_unsupported, "ignore_unsupported"))
         self.events = EventBus(parent=events)
         """This gateway's send events; subscribers here hear only this gateway."""
-        policy = retry or RetryPolicy()
+        policy = coerce_retry(retry)
         if not isinstance(max_retries, Default):
             policy = attrs.evolve(policy, max_retries=max_retries)
         self._retry = policy
@@ -117,8 +128,9 @@ class _GatewayBase:
         if isinstance(throttle, Throttle):
             self.throttle = throttle
         else:
-            self.throttle = Throttle(model=provider.rate_limit_model, enabled=bool(throttle))
-        self._hooks = hooks or HttpHooks()
+            self.throttle = Throttle(model=provider.rate_limit_model,
+                                     enabled=coerce_flag(throttle, "throttle"))
+        self._hooks = coerce_hooks(hooks)
         url = base_url if base_url is not None else provider.default_base_url
         self._base_url = check_base_url(url) if url is not None else None
         self._closed = False
@@ -215,7 +227,8 @@ class _GatewayBase:
         if not isinstance(max_retries, Default):
             changes["max_retries"] = RetryPolicy(max_retries=max_retries).max_retries
         if not isinstance(ignore_unsupported, Default):
-            changes["ignore_unsupported"] = bool(ignore_unsupported)
+            changes["ignore_unsupported"] = coerce_flag(ignore_unsupported,
+                                                        "ignore_unsupported")
         return self._options_copy(**changes)  # type: ignore[no-any-return]
 
     @property
@@ -251,8 +264,12 @@ class _GatewayBase:
         return clone
 
     def __repr__(self) -> str:
-        where = f" {self._base_url}" if self._base_url else ""
-        return f"<{type(self).__name__} {self.provider!r}{where}>"
+        # Safe on a half-built gateway (its constructor raised): error trackers call it.
+        provider = getattr(self, "_provider", None)
+        name = getattr(provider, "name", "?")
+        base_url = getattr(self, "_base_url", None)
+        where = f" {base_url}" if base_url else ""
+        return f"<{type(self).__name__} {name!r}{where}>"
 
 
 class Gateway(_GatewayBase):

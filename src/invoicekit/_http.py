@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -52,7 +52,13 @@ from ._options import (
     check_base_url,
 )
 from ._provider import Operation, Provider, Request, Response
-from ._secrets import install_log_redaction, redact, register_secret, scrub_exception
+from ._secrets import (
+    Secret,
+    install_log_redaction,
+    redact,
+    register_secret,
+    scrub_exception,
+)
 from ._throttle import Throttle, parse_retry_after
 
 __all__ = [
@@ -86,6 +92,39 @@ _REQUEST_IDS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _CACHE_SIZE = 64  # header sets and timeouts kept per engine (a gateway uses a handful)
+
+
+class _ResponseHeaders(dict[str, str]):
+    """Response headers (lower-case names) whose repr shows names only: a provider may
+    echo a credential in one, and this dict sits in a traceback's locals."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<headers {sorted(self)}>"
+
+
+class _Form(Mapping[str, str]):
+    """A form body whose `Secret` values are unwrapped only as httpx encodes them, and
+    whose repr shows no value (it may sit in a traceback's locals)."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, str | Secret]) -> None:
+        self._fields = dict(fields)
+
+    def __getitem__(self, key: str) -> str:
+        value = self._fields[key]
+        return value.get() if isinstance(value, Secret) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"<form fields {sorted(self._fields)}>"
 
 
 @attrs.frozen(slots=True)
@@ -208,7 +247,7 @@ class HttpEngine:
                 return client.build_request(req.method.upper(), url, headers=headers,
                                             content=content, timeout=timeout)
             kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout,
-                                      "data": dict(req.data or {})}
+                                      "data": _Form(req.data or {})}
             if req.files is not None:
                 kwargs["files"] = dict(req.files)
             return client.build_request(req.method.upper(), url, **kwargs)
@@ -294,18 +333,7 @@ class HttpEngine:
             hreq = self.build(req, client, httpx_timeout)
             throttled = req.authenticated
             if throttled:
-                blocked = self.throttle.blocked_for()
-                if blocked > cap:
-                    raise self._blocked(req, blocked)
-                wait = self.throttle.reserve()
-                if wait > 0:
-                    log.debug("%s %s %s waits %.3fs for the rate limit",
-                              provider.name, method, req.path, wait)
-                    try:
-                        yield _Sleep(wait)
-                    except GeneratorExit:
-                        self.throttle.release()
-                        raise
+                yield from self._await_turn(req, cap)
             if self.hooks.on_request:
                 self._hook(self.hooks.on_request, RequestInfo(
                     provider.name, req.operation or method.lower(), method, req.path,
@@ -334,15 +362,15 @@ class HttpEngine:
                 raise self._transport_error(errors.ProviderUnavailable, req, outcome)
 
             assert isinstance(outcome, httpx.Response)
-            headers = {k.lower(): v for k, v in outcome.headers.items()}
-            request_id = next((headers[h] for h in _REQUEST_IDS if h in headers), None)
+            headers = _ResponseHeaders({k.lower(): v for k, v in outcome.headers.items()})
+            request_id = next((redact(headers[h]) for h in _REQUEST_IDS if h in headers), None)
             response = Response(
                 status=outcome.status_code, headers=headers, content=outcome.content,
                 request=req, provider=provider.name, elapsed=elapsed, request_id=request_id,
             )
             status = response.status
             if throttled:
-                retry_after = self.throttle.observe(status, headers)
+                retry_after = self.throttle.observe(status, headers, elapsed=elapsed)
             else:
                 retry_after = parse_retry_after(headers.get("retry-after"))
             self._record(req, status, elapsed, attempt, request_id, None)
@@ -378,6 +406,21 @@ class HttpEngine:
                 attempt += 1
                 continue
             raise error
+
+    def _await_turn(self, req: Request, cap: float) -> Generator[_Action, Any, None]:
+        """Wait for the throttle to admit *req*; a wait past *cap* is `RateLimited`."""
+        ticket = self.throttle.enqueue()
+        try:
+            while (wait := self.throttle.wait_for(ticket, cap=cap)) > 0:
+                if ticket.imposed > cap:
+                    raise self._blocked(req, ticket.imposed)
+                log.debug("%s %s %s waits %.3fs for the rate limit",
+                          self.provider.name, req.method.upper(), req.path, wait)
+                yield _Sleep(wait)
+                if _instant_waits:
+                    self.throttle.admit(ticket)
+        finally:
+            self.throttle.cancel(ticket)  # a no-op once admitted
 
     def _retry_sleep(self, req: Request, attempt: int, max_retries: int,
                      retry_after: float | None, why: str) -> _Sleep:
@@ -442,9 +485,9 @@ class HttpEngine:
 
     def _blocked(self, req: Request, blocked: float) -> errors.RateLimited:
         return errors.RateLimited(
-            f"{req.method.upper()} {req.path} was not sent: {self.provider.name} asked to "
-            f"wait {blocked:.0f}s, longer than retry_after_cap "
-            f"({self.retry.retry_after_cap:.0f}s)",
+            f"{req.method.upper()} {req.path} was not sent: {self.provider.name}'s rate "
+            f"limit means waiting {blocked:.0f}s, longer than retry_after_cap "
+            f"({self.retry.retry_after_cap:g}s)",
             provider=self.provider.name, retry_after=blocked)
 
     def _unexpected(self, state: _OpState, exc: Exception) -> errors.ProviderUnavailable:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from . import _fastinit
+from . import _fastinit, _money
 from ._money import MINOR_UNITS, Money, normalize_currency, to_decimal
 
 __all__ = [
@@ -381,9 +381,12 @@ _MONEY = "({v} is None or {v}.__class__ is _Money)"
 _FINITE = "({v}.__class__ is _Decimal and {v}.is_finite())"
 _OPT_FINITE = "({v} is None or ({v}.__class__ is _Decimal and {v}.is_finite()))"
 _OPT_STR = "({v} is None or {v}.__class__ is str)"
-_NAMES = {"_Money": Money, "_Decimal": Decimal, "_CODES": MINOR_UNITS}
-_fastinit.install(Money, {"amount": _FINITE,
-                          "currency": "({v}.__class__ is str and {v} in _CODES)"}, _NAMES)
+_NAMES = {"_Money": Money, "_Decimal": Decimal, "_CODES": MINOR_UNITS,
+          "_LOW": -_money._MAX_PLACES, "_HIGH": _money._MAX_DIGITS}
+# `_money._amount`'s own fast case: a finite Decimal within money's range.
+_fastinit.install(Money, {
+    "amount": "({v}.__class__ is _Decimal and {v}.is_finite() and _LOW <= {v}.adjusted() < _HIGH)",
+    "currency": "({v}.__class__ is str and {v} in _CODES)"}, _NAMES)
 _fastinit.install(Customer, {"id": _OPT_STR}, _NAMES)
 _fastinit.install(LineItem, {
     "quantity": _FINITE, "unit_price": "{v}.__class__ is _Money", "discount": _MONEY,

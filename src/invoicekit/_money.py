@@ -99,16 +99,68 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     return result
 
 
+_ROUNDINGS = frozenset({
+    decimal.ROUND_05UP, decimal.ROUND_CEILING, decimal.ROUND_DOWN, decimal.ROUND_FLOOR,
+    decimal.ROUND_HALF_DOWN, decimal.ROUND_HALF_EVEN, decimal.ROUND_HALF_UP, decimal.ROUND_UP,
+})
+
 # For `Money.from_minor`, which builds an instance whose fields are already checked.
 _new_object = object.__new__
 _set_field = object.__setattr__
 
+_MAX_DIGITS = 100  # an amount has at most this many digits before the point, and its
+_MAX_PLACES = 100  # first significant digit at most this many places after it: far
+# beyond any money, small enough to compute with exactly. Arithmetic runs in a context of
+# over 400 significant digits (exact for any amounts of sensible length) and traps
+# `Inexact` all the same: nothing is rounded silently (the default context rounds to 28
+# digits); a result that cannot be exact is `InvalidRequest`.
+_EXACT = decimal.Context(
+    prec=2 * (_MAX_DIGITS + _MAX_PLACES) + 10, rounding=decimal.ROUND_HALF_EVEN,
+    Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+    traps=[decimal.Inexact, decimal.Overflow, decimal.InvalidOperation,
+           decimal.DivisionByZero],
+)
+
+
+_exact_scaleb = _EXACT.scaleb
+
+
+def _in_range(value: Decimal) -> bool:
+    return not value or -_MAX_PLACES <= value.adjusted() < _MAX_DIGITS
+
+
+def _checked(value: Decimal, what: str = "Money amount") -> Decimal:
+    if not _in_range(value):
+        raise InvalidRequest(
+            f"{what} {value!s:.40} is out of range: money has at most {_MAX_DIGITS} digits "
+            f"before the decimal point, and is zero or at least 1E-{_MAX_PLACES}")
+    return value
+
 
 def _amount(value: object) -> Decimal:
     # The common case first (every plugin passes a checked Decimal): no second conversion.
-    if type(value) is Decimal and value.is_finite():
+    if type(value) is Decimal and value.is_finite() and (
+            -_MAX_PLACES <= value.adjusted() < _MAX_DIGITS):  # `_in_range`, inlined
         return value
-    return to_decimal(value, what="Money amount")
+    return _checked(to_decimal(value, what="Money amount"))
+
+
+def _exact(operation: str, compute: Any) -> Decimal:
+    """Run *compute* in the exact context: its result, or `InvalidRequest` if it cannot be
+    represented exactly (never a bare `decimal` error)."""
+    try:
+        with decimal.localcontext(_EXACT):
+            result: Decimal = compute()
+    except (decimal.DecimalException, ValueError, TypeError) as exc:
+        raise InvalidRequest(
+            f"cannot {operation} exactly: {type(exc).__name__}") from exc
+    return _checked(result, f"the result of {operation}")
+
+
+def _shift(value: Decimal, places: int) -> Decimal:
+    """*value* times 10**places, exactly (`scaleb` rounds to the context's precision)."""
+    sign, digits, exponent = value.as_tuple()
+    return Decimal((sign, digits, exponent + places))  # type: ignore[operator]
 
 
 @attrs.frozen(slots=True, repr=False, order=False)
@@ -135,8 +187,15 @@ class Money:
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise InvalidRequest(f"minor units must be an int, got {type(minor).__name__}")
         code = normalize_currency(currency)
-        amount = Decimal(minor).scaleb(-MINOR_UNITS[code])
-        if cls is not Money or not amount.is_finite():
+        bits = minor.bit_length()
+        if bits > 4 * (_MAX_DIGITS + 4):  # surely out of range: skip the work
+            raise InvalidRequest(f"{bits}-bit minor units are out of range for money "
+                                 f"({_MAX_DIGITS} digits at most)")
+        # Exact: the default context would round past 28 digits.
+        amount = _exact_scaleb(Decimal(minor), -MINOR_UNITS[code])
+        if bits > 3 * _MAX_DIGITS:  # below that (90 digits) surely in range
+            _checked(amount)
+        if cls is not Money:
             return cls(amount, code)
         # Both fields are already what the converters would make of them (a finite
         # `Decimal`, a normalised code): set them as attrs' own `__init__` does, without
@@ -162,23 +221,36 @@ class Money:
         Raises `InvalidRequest` if the amount has more decimal places than the currency
         allows (`Money("1.005", "USD").to_minor()`): nothing is rounded silently.
         """
-        scaled = self.amount.scaleb(self.minor_units)
-        if scaled != scaled.to_integral_value():
+        if not self.is_exact_in_minor_units():
             raise InvalidRequest(
                 f"{self} has more than {self.minor_units} decimal places for {self.currency}; "
                 "round it explicitly before converting to minor units"
             )
-        return int(scaled)
+        return int(_shift(self.amount, self.minor_units))
 
     def is_exact_in_minor_units(self) -> bool:
         """Whether `to_minor()` would succeed without rounding."""
-        scaled = self.amount.scaleb(self.minor_units)
+        scaled = _shift(self.amount, self.minor_units)
         return scaled == scaled.to_integral_value()
 
     def quantize(self, rounding: str = decimal.ROUND_HALF_UP) -> Money:
-        """Round to the currency's minor unit with an explicit rounding mode."""
-        exp = Decimal(1).scaleb(-self.minor_units)
-        return Money(self.amount.quantize(exp, rounding=rounding), self.currency)
+        """Round to the currency's minor unit with an explicit rounding mode.
+
+        Exact at any size (`Money("1e30", "SAR").quantize()` keeps all 31 digits); the
+        only rounding is the one asked for, in the last place.
+        """
+        if rounding not in _ROUNDINGS:
+            raise InvalidRequest(f"unknown rounding mode {rounding!r}: use one of decimal's "
+                                 "ROUND_* constants")
+        exp = Decimal((0, (1,), -self.minor_units))
+        context = _EXACT.copy()
+        context.traps[decimal.Inexact] = False  # rounding to the minor unit is the point
+        try:
+            value = self.amount.quantize(exp, rounding=rounding, context=context)
+        except decimal.DecimalException as exc:
+            raise InvalidRequest(f"cannot round {self} to {self.currency}'s minor unit: "
+                                 f"{type(exc).__name__}") from exc
+        return Money(value, self.currency)
 
     def _same(self, other: object, op: str) -> Money:
         if not isinstance(other, Money):
@@ -190,20 +262,23 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same(other, "add").amount, self.currency)
+        b = self._same(other, "add").amount
+        return Money(_exact("add", lambda: self.amount + b), self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same(other, "subtract").amount, self.currency)
+        b = self._same(other, "subtract").amount
+        return Money(_exact("subtract", lambda: self.amount - b), self.currency)
 
     def __mul__(self, factor: object) -> Money:
         if isinstance(factor, Money):
             raise TypeError("cannot multiply Money by Money")
-        return Money(self.amount * to_decimal(factor, what="factor"), self.currency)
+        f = to_decimal(factor, what="factor")
+        return Money(_exact("multiply", lambda: self.amount * f), self.currency)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(self.amount.copy_negate(), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same(other, "compare").amount

@@ -22,6 +22,9 @@ __all__ = [
     "RetryPolicy",
     "Timeout",
     "check_base_url",
+    "coerce_flag",
+    "coerce_hooks",
+    "coerce_retry",
 ]
 
 
@@ -78,6 +81,17 @@ def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None
         )
 
 
+_MAX_CAP = 86_400.0  # a day: longer is a hang in all but name, and overflows some sleeps
+
+
+def _cap(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            0 <= value <= _MAX_CAP):
+        raise ConfigurationError(
+            f"{attribute.name} must be a number of seconds from 0 to {_MAX_CAP:.0f} (a day), "
+            f"got {value!r}", setting=attribute.name)
+
+
 def _statuses(value: Iterable[int]) -> frozenset[int]:
     return frozenset(value)
 
@@ -92,13 +106,15 @@ class RetryPolicy:
     wait between 0 and that ceiling, so many clients do not retry in lockstep). A
     `Retry-After` is waited exactly, unless it is longer than `retry_after_cap`: then the
     call fails at once with `RateLimited` (or `ProviderUnavailable` for a 503) carrying
-    `.retry_after`, because a worker silently blocked for an hour helps nobody.
+    `.retry_after`, because a worker silently blocked for an hour helps nobody. The same
+    cap bounds every wait the throttle computes from the rate-limit headers; it is at
+    most a day.
     """
 
     max_retries: int = 2
     backoff_initial: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_max: float = attrs.field(default=8.0, validator=_non_negative)
-    retry_after_cap: float = attrs.field(default=60.0, validator=_non_negative)
+    retry_after_cap: float = attrs.field(default=60.0, validator=_cap)
     jitter: bool = True
     retry_statuses: frozenset[int] = attrs.field(
         default=frozenset({429, 502, 503, 504}), converter=_statuses)
@@ -219,3 +235,49 @@ def _is_loopback(host: str) -> bool:
     except ValueError:
         return False
 
+
+
+def coerce_retry(value: object) -> RetryPolicy:
+    """The `retry=` setting: a `RetryPolicy`, or `None` for the default one.
+
+    Anything else is a `ConfigurationError` naming the setting (a number is the commonest
+    slip: it belongs in `max_retries=`), rather than an `AttributeError` on first use.
+    """
+    if value is None:
+        return RetryPolicy()
+    if isinstance(value, RetryPolicy):
+        return value
+    hint = " (for a number of retries, pass max_retries=...)" if isinstance(
+        value, int | float) else ""
+    raise ConfigurationError(
+        f"retry must be an invoicekit.RetryPolicy or None, got {type(value).__name__}{hint}",
+        setting="retry")
+
+
+def coerce_hooks(value: object) -> HttpHooks:
+    """The `hooks=` setting: an `HttpHooks`, or `None` for none.
+
+    A bare callable or a list of them is refused with a `ConfigurationError` naming the
+    setting, since it cannot say whether it should run before or after each attempt.
+    """
+    if value is None:
+        return HttpHooks()
+    if isinstance(value, HttpHooks):
+        return value
+    raise ConfigurationError(
+        f"hooks must be an invoicekit.HttpHooks(on_request=..., on_response=...) or None, "
+        f"got {type(value).__name__}", setting="hooks")
+
+
+def coerce_flag(value: object, setting: str) -> bool:
+    """A yes/no setting passed in code: `True` or `False` only.
+
+    `bool("no")` is `True`: taking any value's truth would turn `throttle="no"` into
+    throttling *on*. Text from a config file or the environment is parsed (strictly) by
+    `from_config` before it gets here; anything but a bool here is a `ConfigurationError`.
+    """
+    if isinstance(value, bool):
+        return value
+    raise ConfigurationError(
+        f"{setting} must be True or False, got {type(value).__name__} {value!r:.40}",
+        setting=setting)

@@ -45,6 +45,7 @@ from ._model import (
     SendOptions,
     SendReceipt,
 )
+from ._secrets import Secret
 
 __all__ = [
     "DraftProblems",
@@ -163,10 +164,11 @@ class Request:
     path: str
     path_params: Mapping[str, PathParam] = attrs.field(factory=dict)
     params: Mapping[str, str | int] | None = None
-    json: Any = None
-    data: Mapping[str, str] | None = None
-    files: Mapping[str, tuple[str, bytes, str]] | None = None
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    # Bodies and headers stay out of `repr()`: it appears in tracebacks with locals.
+    json: Any = attrs.field(default=None, repr=False)
+    data: Mapping[str, str | Secret] | None = attrs.field(default=None, repr=False)
+    files: Mapping[str, tuple[str, bytes, str]] | None = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     absolute_url: str | None = None
     authenticated: bool = True
     write: bool | None = None
@@ -234,8 +236,8 @@ class Response:
     """What came back: status, headers (lower-case names), the body bytes, timing."""
 
     status: int
-    headers: Mapping[str, str]
-    content: bytes
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    content: bytes = attrs.field(repr=False)
     request: Request
     provider: str = ""
     elapsed: float = 0.0

@@ -27,6 +27,7 @@ __all__ = [
     "Secret",
     "install_log_redaction",
     "redact",
+    "redact_value",
     "register_secret",
     "scrub_exception",
 ]
@@ -111,6 +112,46 @@ def _contains_secret(text: str) -> bool:
     return any(secret in text for secret in _ordered)
 
 
+_MAX_DEPTH = 200  # deeper structures are rendered as (redacted) text instead of walked
+
+
+def redact_value(value: Any, _depth: int = 0) -> Any:
+    """*value* with every registered secret replaced by `***` in every string inside it:
+    dict keys and values, list and tuple items, at any depth. Returns *value* itself when
+    nothing matched (no copy), so it is cheap on clean data."""
+    if not _ordered:
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).decode("utf-8", errors="replace")
+        return redact(text).encode("utf-8") if _contains_secret(text) else value
+    if _depth >= _MAX_DEPTH and isinstance(value, dict | list | tuple):
+        text = repr(value)
+        return redact(text) if _contains_secret(text) else value
+    if isinstance(value, dict):
+        items = [(redact_value(k, _depth + 1), redact_value(v, _depth + 1))
+                 for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(),
+                                                                 strict=True)):
+            return value
+        try:
+            return type(value)(items)
+        except TypeError:
+            return dict(items)
+    if isinstance(value, list | tuple):
+        cleaned = [redact_value(item, _depth + 1) for item in value]
+        if all(c is o for c, o in zip(cleaned, value, strict=True)):
+            return value
+        if isinstance(value, list):
+            return cleaned
+        try:
+            return type(value)(cleaned)
+        except TypeError:
+            return tuple(cleaned)
+    return value
+
+
 def _chain(exc: BaseException) -> Iterable[BaseException]:
     seen: set[int] = set()
     todo: list[BaseException] = [exc]
@@ -141,6 +182,7 @@ def scrub_exception(exc: BaseException) -> BaseException:
             shown = str(current)
         except Exception:  # a broken __str__ is not ours to fix; its args still are
             shown = ""
+        _scrub_attributes(current)
         if not _contains_secret(shown) and not any(
                 isinstance(a, str) and _contains_secret(a) for a in args):
             continue
@@ -151,17 +193,42 @@ def scrub_exception(exc: BaseException) -> BaseException:
             current.args = cleaned
         except (AttributeError, TypeError):
             continue
-        message = getattr(current, "message", None)
-        if isinstance(message, str):
-            try:
-                current.message = redact(message)  # type: ignore[attr-defined]
-            except AttributeError:
-                pass
+        _scrub_attributes(current)
     return exc
 
 
+# Attributes of invoicekit's errors that may quote what a provider sent back.
+_ERROR_ATTRIBUTES = ("message", "fields", "raw", "request_id", "code")
+
+
+def _scrub_attributes(exc: BaseException) -> None:
+    for name in _ERROR_ATTRIBUTES:
+        value = getattr(exc, name, None)
+        if value is None:
+            continue
+        cleaned = redact_value(value)
+        if cleaned is not value:
+            try:
+                setattr(exc, name, cleaned)
+            except (AttributeError, TypeError):
+                pass
+
+
+# LogRecord attributes set by `logging` itself that never carry caller data.
+_RECORD_PLUMBING = frozenset({
+    "name", "levelname", "levelno", "pathname", "filename", "module", "lineno", "funcName",
+    "created", "msecs", "relativeCreated", "thread", "threadName", "processName", "process",
+    "taskName", "msg", "args", "exc_info", "exc_text", "stack_info",
+})
+
+
 class _RedactingFilter(logging.Filter):
-    """Rewrites a record whose message or traceback contains a registered secret."""
+    """Removes registered secrets from everything a formatter may read off a record.
+
+    Not only the message: a JSON formatter or an error tracker also reads the record's
+    extra attributes (`http_request_id` ...), its `args`, the exception in `exc_info`
+    (which it formats itself, locals included) and `stack_info`.
+    """
 
     _formatter = logging.Formatter()
 
@@ -171,15 +238,26 @@ class _RedactingFilter(logging.Filter):
         try:
             message = record.getMessage()
         except Exception:  # a malformed record is logging's problem, not ours
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
+            message = None
+        if message is not None:
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg = cleaned
+                record.args = None
+        if record.args:
+            record.args = redact_value(record.args)
+        for name, value in list(record.__dict__.items()):
+            if name not in _RECORD_PLUMBING:
+                cleaned_value = redact_value(value)
+                if cleaned_value is not value:
+                    record.__dict__[name] = cleaned_value
         if record.exc_info and record.exc_info[1] is not None:
+            scrub_exception(record.exc_info[1])  # what a formatter of its own would read
             text = record.exc_text or self._formatter.formatException(record.exc_info)
-            if _contains_secret(text):  # else leave formatting to the app's own formatter
+            if _contains_secret(text):
                 record.exc_text = redact(text)
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True

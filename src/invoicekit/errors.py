@@ -24,12 +24,22 @@ InvoiceKitError
 Arabic stays Arabic), `.fields`, `.raw` (the decoded body, or a safe excerpt of it),
 `.request_id`, and `.method` / `.path`: the request that failed (`GET`,
 `/orders/invoices/42`), set by the HTTP layer. `str(error)` is one line a person can act on.
+
+Secrets never survive in an error: whenever `.message`, `.fields`, `.raw`, `.request_id`
+or `.code` is set (by the constructor or later), every registered secret in it is
+replaced by `***`, so a provider that echoes the `Authorization` header back cannot put
+the token into `str(error)`, a traceback, a log, a report or a journal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from ._secrets import redact, redact_value
+
+# Attributes that may quote what a provider sent back: redacted whenever they are set.
+_REDACTED = frozenset({"message", "fields", "raw", "request_id", "code"})
 
 __all__ = [
     "AuthenticationError",
@@ -54,9 +64,15 @@ class InvoiceKitError(Exception):
     """Root of every error invoicekit raises."""
 
     def __init__(self, message: str = "", *, provider: str | None = None) -> None:
+        message = redact(message) if isinstance(message, str) else message
         super().__init__(message)
         self.message = message
         self.provider = provider
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _REDACTED:
+            value = redact_value(value)
+        super().__setattr__(name, value)
 
     def __str__(self) -> str:
         prefix = f"{self.provider}: " if self.provider else ""

@@ -131,7 +131,7 @@ class DayZeroProvider(Provider):
         return _rules.check_draft(draft)
 
     def __repr__(self) -> str:
-        return f"<DayZeroProvider business {self.business_id}>"
+        return f"<DayZeroProvider business {getattr(self, 'business_id', '?')}>"
 
     # ---- helpers ----------------------------------------------------------------------
     def _invoice_id(self, invoice: Invoice | str) -> str:

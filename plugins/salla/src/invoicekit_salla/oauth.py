@@ -174,11 +174,13 @@ class OAuthSession:
         assert self.client_id is not None
         request = Request(
             "POST", "/oauth2/token", absolute_url=self.token_url, authenticated=False,
+            # Kept as `Secret`s: the HTTP layer unwraps them only as it encodes the body,
+            # so no frame's locals (as error trackers render them) show their values.
             data={
                 "grant_type": "refresh_token",
-                "refresh_token": self._refresh_token.get(),
+                "refresh_token": self._refresh_token,
                 "client_id": self.client_id,
-                "client_secret": self._client_secret.get(),
+                "client_secret": self._client_secret,
             },
             operation="oauth_refresh",
         )
@@ -233,4 +235,8 @@ class OAuthSession:
                 _log.exception("on_token_refresh failed; the new Salla tokens were not stored")
 
     def __repr__(self) -> str:
-        return f"<OAuthSession client_id={self.client_id!r} refreshable={self.can_refresh()}>"
+        # Safe on a half-built session (its constructor raised): error trackers call it.
+        refreshable = bool(getattr(self, "client_id", None) and getattr(
+            self, "_client_secret", None) and getattr(self, "_refresh_token", None))
+        return (f"<OAuthSession client_id={getattr(self, 'client_id', None)!r} "
+                f"refreshable={refreshable}>")
