@@ -153,6 +153,8 @@ def test_the_cli_page_documents_every_exit_status() -> None:
 
 
 def test_the_readme_from_checkout_install_names_what_exists() -> None:
+    if not (ROOT / "plugins").is_dir():
+        pytest.skip("not a checkout (an unpacked sdist of the core has no plugins/)")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### From a checkout", 1)[1].split("\n## ", 1)[0]
     command = next(line for line in section.splitlines() if "pip install" in line)

@@ -1,10 +1,12 @@
 """Fixtures of the migration tests: a Salla-like store on the neutral fake (SAR, Arabic
 names, credit notes, customers on the invoices), the DayZero profile of the fake (the DayZero
-plugin on its sandbox, in process) as the target, a journal path, instant retry waits."""
+plugin on its sandbox, in process) as the target, a journal path, instant retry waits, and a
+real PostgreSQL server for the journal."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from invoicekit.testing import FakeGateway, FakeProvider
 sys.path.insert(0, str(Path(__file__).parent))
 
 from migrate_support import TODAY, salla_like_drafts
+from pg_support import postgres_server
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +42,11 @@ def dayzero() -> FakeGateway:
 def journal(tmp_path: Path) -> Path:
     """Where the test's journal lives."""
     return tmp_path / "journal.db"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """An empty database on a real PostgreSQL server started for this session (skips,
+    saying how to install it, where the server or psycopg is missing)."""
+    with postgres_server() as url:
+        yield url

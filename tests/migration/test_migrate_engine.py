@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -185,11 +186,20 @@ def test_a_write_that_never_happened_is_written_after_reconciliation(
         salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
     dayzero.fail_next(errors.OutcomeUnknown("reset", provider="fake"),
                       operation="create_invoice")
-    report = migrate(salla, dayzero, journal=journal, policy=policy())
+    first = migrate(salla, dayzero, journal=journal, policy=policy(), settle=0.2)
+    # not found, but "not found yet" proves nothing: left in flight, not written again
+    assert first.reconciled == 0
+    assert first.in_flight == (salla.invoices[0].id,)
+    assert not first.ok
+    assert copies_of(dayzero, salla.invoices[0].id) == []
+    time.sleep(0.3)  # the settle time has passed since the outcome became unknown
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), settle=0.2,
+                     resume=True)
     assert report.reconciled == 0
     assert report.in_flight == ()
+    assert report.written == 1
     # the fractional one is not "ready": the target named it at plan time
-    assert report.written == report.categories["ready"]
+    assert first.written + report.written == report.categories["ready"]
     assert_exactly_once(salla, dayzero, journal)
 
 
@@ -341,3 +351,57 @@ def test_async_cancellation_leaves_writes_for_reconciliation(
                                        policy=policy(), resume=True, concurrency=3))
     assert report.reconciled == 3
     assert_exactly_once(source, target, journal)
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1e99"])
+def test_an_amount_the_target_cannot_represent_is_cannot_carry_and_the_run_goes_on(
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path, amount: str) -> None:
+    huge = Money(Decimal(amount), "SAR")
+    zero = Money.zero("SAR")
+    (giant,) = salla.seed(InvoiceDraft(
+        order_id="9100001", number="F-HUGE", currency="SAR", issue_date=TODAY,
+        customer=invoicekit.Customer(name="عميل كبير", email="big@example.sa"),
+        items=(invoicekit.LineItem(name="ذهب", quantity=Decimal(1), unit_price=huge,
+                                   total=huge),),
+        subtotal=huge, shipping=zero, cash_on_delivery=zero, tax_rate=Decimal(0), tax=zero,
+        total=huge))
+    report = migrate(salla, dayzero, journal=journal, policy=policy(), verify=True)
+    verdict = next(e for e in report.not_carried if e.source_id == giant.id)
+    assert verdict.category == "cannot_carry"
+    # the converted amount is exact, and beyond what DayZero takes: its rules say so
+    assert (verdict.reason or "").startswith(
+        "dayzero: draft refused before sending: items.0.unit_price: ")
+    assert "is beyond the largest amount DayZero takes (90071992547409.91" in (
+        verdict.reason or "")
+    assert copies_of(dayzero, giant.id) == []
+    # the other 30: 2 credit notes and 1 fractional quantity cannot carry, 3 customers
+    # without email need a mapping, 24 are copied
+    assert report.written == report.categories["ready"] == 24
+    assert report.failures == ()
+    assert report.ok
+    assert "[invoice] cannot carry: dayzero: draft refused before sending: " in report.render()
+
+
+def test_a_conversion_is_exact_or_refused_never_rounded_at_28_digits(journal: Path) -> None:
+    source = FakeGateway(FakeProvider(today=TODAY))
+    # the neutral fake as the target: it holds any amount (DayZero's cents would not)
+    target = FakeGateway(FakeProvider(today=TODAY))
+    # at 0.5 USD per SAR the price is 12345678901234567890123456.125 USD: 29 significant
+    # digits, which the default decimal context would round half-even (to ...456.12)
+    # before the policy's half-up rounding to cents (...456.13)
+    price = Money(Decimal("24691357802469135780246912.25"), "SAR")
+    zero = Money.zero("SAR")
+    source.seed(InvoiceDraft(
+        order_id="9100002", number="F-BIG", currency="SAR", issue_date=TODAY,
+        customer=invoicekit.Customer(name="عميل", email="big@example.sa"),
+        items=(invoicekit.LineItem(name="ذهب", quantity=Decimal(1), unit_price=price,
+                                   total=price),),
+        subtotal=price, shipping=zero, cash_on_delivery=zero, tax_rate=Decimal(0), tax=zero,
+        total=price))
+    half = policy(currency=CurrencyPolicy({("SAR", "USD"): Decimal("0.5")}))
+    report = migrate(source, target, journal=journal, policy=half, verify=True)
+    assert report.written == 1
+    assert report.mismatches == ()
+    (copy,) = target.invoices
+    assert copy.total == Money(Decimal("12345678901234567890123456.13"), "USD")
+    assert copy.items[0].unit_price == Money(Decimal("12345678901234567890123456.13"), "USD")

@@ -390,6 +390,10 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None,
 
 
 def _check_journal_folder(journal: str) -> None:
+    from ._journal import is_database_url
+
+    if is_database_url(journal):
+        return  # a PostgreSQL journal: the database, not a folder, is where it lives
     folder = Path(journal).expanduser().resolve().parent
     if not folder.is_dir():
         raise errors.ConfigurationError(

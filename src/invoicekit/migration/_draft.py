@@ -9,8 +9,10 @@ that verification reports.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -29,11 +31,13 @@ __all__ = [
     "draft_from_json",
     "draft_to_json",
     "fingerprint",
+    "marked_ids",
     "marker",
     "without_number",
 ]
 
 _MARKER = "[invoicekit-migrate src={provider}:{id}]"
+_MARKER_RE = re.compile(r"\[invoicekit-migrate src=([^:\]\s]+):([^\]\s]+)\]")
 
 
 def marker(provider: str, invoice_id: str) -> str:
@@ -43,6 +47,17 @@ def marker(provider: str, invoice_id: str) -> str:
     unique per source invoice and survive the target's storage (plain ASCII).
     """
     return _MARKER.format(provider=provider, id=invoice_id)
+
+
+def marked_ids(provider: str, text: str | None) -> list[str]:
+    """The source invoice ids of *provider* whose `marker` appears in *text*.
+
+    Verification reads every description on the target with this to find a source
+    invoice copied more than once.
+    """
+    if not text or "[invoicekit-migrate " not in text:
+        return []
+    return [m.group(2) for m in _MARKER_RE.finditer(text) if m.group(1) == provider]
 
 
 # ---- JSON forms ---------------------------------------------------------------------------
@@ -167,12 +182,22 @@ _TOTALS: tuple[Callable[[Decimal, Decimal, Decimal, Decimal, Decimal], Decimal],
 )
 
 
+_EXACT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.DivisionByZero,
+                                         decimal.Overflow, decimal.Inexact])
+"""Where a conversion's products and sums are computed: exact, or `decimal.Inexact` (never
+rounded silently at the default 28 digits); the one rounding is the policy's, to the
+currency's minor unit, in `_Converter.exact`."""
+_ROUNDING = decimal.Context(traps=[decimal.InvalidOperation, decimal.DivisionByZero,
+                                   decimal.Overflow])
+
+
 class _Converter:
     def __init__(self, to: str, rate: Decimal, rounding: str) -> None:
         self.to, self.rate, self.rounding = to, rate, rounding
 
     def exact(self, amount: Decimal) -> Money:
-        return Money(amount, self.to).quantize(self.rounding)
+        with decimal.localcontext(_ROUNDING):
+            return Money(amount, self.to).quantize(self.rounding)
 
     def money(self, m: Money | None) -> Money | None:
         return None if m is None else self.exact(m.amount * self.rate)
@@ -194,6 +219,14 @@ class _Converter:
 
 def _convert(invoice: Invoice, items: tuple[LineItem, ...], conv: _Converter
              ) -> dict[str, Any]:
+    """The converted amounts; raises a `decimal` error (an `ArithmeticError`) for amounts
+    that cannot be converted exactly (the engine makes that invoice "cannot carry")."""
+    with decimal.localcontext(_EXACT):
+        return _convert_exactly(invoice, items, conv)
+
+
+def _convert_exactly(invoice: Invoice, items: tuple[LineItem, ...], conv: _Converter
+                     ) -> dict[str, Any]:
     new_items = tuple(conv.item(i) for i in items)
     out: dict[str, Money | None] = {name: conv.money(getattr(invoice, name)) for name in _AMOUNTS}
     if invoice.subtotal is not None and items:

@@ -8,8 +8,14 @@ driving thread, between calls.
 
 Order of a run: reconcile entries left in flight by an earlier run, plan (stream the
 source, classify each invoice, record the plan), create customers the plan needs, copy
-(in flight -> write -> done), reconcile writes whose outcome was unknown and copy what
-they proved missing, then verify.
+(in flight -> write -> done), re-check writes whose outcome is unknown until they are
+found or the settle time has passed, copy what an earlier run's unknown outcome proved
+missing, then verify (every copy re-read, duplicates looked for on the target).
+
+An unknown outcome is never resolved by "not found yet": a copy absent from the target
+counts as never written only once `settle` seconds have passed since its outcome became
+unknown, and a write whose answer this run lost is never written again by this run (it
+stays in flight, reported, for the next run to reconcile first).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from ._draft import (
     draft_from_json,
     draft_to_json,
     fingerprint,
+    marked_ids,
     without_number,
 )
 from ._draft import marker as make_marker
@@ -51,6 +58,10 @@ T = TypeVar("T")
 log = logging.getLogger("invoicekit.migration")
 ProgressCallback: TypeAlias = Callable[[Progress], None]
 _PLAN_BATCH = 200
+DEFAULT_SETTLE = 10.0
+"""Seconds after a write's outcome became unknown before a copy not found on the target is
+taken as never written (see `migrate`'s `settle`)."""
+_POLL_FIRST, _POLL_MAX = 0.25, 4.0
 
 
 @attrs.frozen(slots=True)
@@ -109,6 +120,13 @@ def _with_hints(reason: str, keys: list[str]) -> str:
     return reason + (f" (policy: {'; '.join(hints)})" if hints else "")
 
 
+def _unrepresentable(exc: ArithmeticError) -> str:
+    """The plan's reason for an invoice whose amounts decimal arithmetic cannot carry (a SAR
+    total of 1e30 converted at a rate, quantized to cents): exact or not at all."""
+    return (f"an amount cannot be represented exactly on the target "
+            f"(decimal {type(exc).__name__})")
+
+
 def _fields_of(exc: errors.InvoiceKitError) -> list[str]:
     keys = list(getattr(exc, "fields", {}) or {})
     feature = getattr(exc, "feature", None)
@@ -123,9 +141,14 @@ class _Run:
     def __init__(self, source: Gateway | AsyncGateway, target: Gateway | AsyncGateway, *,
                  journal: str | os.PathLike[str], policy: MigrationPolicy | None,
                  resume: bool, plan_path: str | os.PathLike[str] | None,
-                 progress: ProgressCallback | None) -> None:
+                 progress: ProgressCallback | None, settle: float) -> None:
         if source is target:
             raise errors.ConfigurationError("source and target are the same gateway")
+        if (isinstance(settle, bool) or not isinstance(settle, int | float)
+                or not 0 < settle < float("inf")):
+            raise errors.InvalidRequest(
+                f"settle must be a positive number of seconds, got {settle!r}")
+        self.settle = float(settle)
         self.source, self.target = source, target
         self.policy = policy if policy is not None else MigrationPolicy()
         self.source_name = source.provider
@@ -148,7 +171,13 @@ class _Run:
         self.failed_now = 0
         self.verified: int | None = None
         self.mismatches: list[Mismatch] = []
-        self.duplicates: list[str] = []
+        self.duplicates: dict[str, tuple[str, ...]] = {}
+        self.unknown_now: set[str] = set()
+        """Writes whose answer this run lost: never written again by this run."""
+        self.last_check = 0.0
+        self.poll = 0.0
+        self.newest_unknown = 0.0
+        self.wait_until = 0.0
         caps = target.capabilities
         self.target_keeps_customers = Capability.CREATE_CUSTOMER in caps
         self.requires_order = bool(getattr(target.provider_object, "requires_order_id", False))
@@ -168,7 +197,14 @@ class _Run:
         return list(self.journal.entries("state = 'in_flight'"))
 
     def reconcile(self) -> Step[int]:
-        """Settle every in-flight entry by looking for its copy on the target."""
+        """Look for the copy of every in-flight entry on the target.
+
+        Found: done (two or more copies are reported as duplicates). Not found: planned
+        again only when the answer is certain, i.e. the settle time since the outcome became
+        unknown has passed and the write is not one whose answer this run lost; otherwise
+        the entry stays in flight, to be checked again. Returns how many were settled.
+        """
+        self.last_check = time.time()
         entries = self.in_flight()
         if not entries:
             return 0
@@ -193,22 +229,42 @@ class _Run:
             yield from self._scan(InvoiceQuery(), {e.source_id: drafts[e.source_id]
                                                    for e in full_scan}, found)
         settled = 0
-        for e in entries:
+        for n, e in enumerate(entries, start=1):
             copies = found[e.source_id]
             if copies:
                 note = None
                 if len(copies) > 1:
-                    self.duplicates.append(e.source_id)
+                    self.duplicates[e.source_id] = tuple(c.id for c in copies)
                     note = f"{len(copies)} copies found: {', '.join(c.id for c in copies)}"
                 self.journal.mark_done(e.source_id, copies[0].id, note=note)
                 self.reconciled += 1
-            else:
+                settled += 1
+            elif (e.source_id not in self.unknown_now
+                  and self.last_check - e.updated >= self.settle):
                 self.journal.mark_planned(
-                    e.source_id, "not found on the target after an unknown outcome; "
-                    "written again")
-            settled += 1
-            self.tick("reconcile", settled, len(entries))
+                    e.source_id, f"not found on the target {self.settle:g} s or more after "
+                    "its outcome became unknown; written again")
+                settled += 1
+            self.tick("reconcile", n, len(entries))
         return settled
+
+    def next_check(self) -> float | None:
+        """Seconds to wait before in-flight entries are looked for again, or `None` when
+        there is nothing more to learn in this run: no entry in flight, or every one was
+        looked for after its settle time had passed (those stay in flight, reported)."""
+        entries = self.in_flight()
+        if not entries:
+            return None
+        newest = max(e.updated for e in entries)
+        if newest > self.newest_unknown:
+            self.newest_unknown = newest
+            # min(): a clock set back never makes the run wait longer than `settle`
+            self.wait_until = min(newest, time.time()) + self.settle
+        if self.last_check >= self.wait_until:
+            return None
+        wait = min(self.poll, max(0.0, self.wait_until - time.time()))
+        self.poll = min(max(self.poll * 2, _POLL_FIRST), _POLL_MAX)
+        return wait
 
     def _scan(self, query: InvoiceQuery, wanted: dict[str, InvoiceDraft],
               found: dict[str, list[Invoice]]) -> Step[None]:
@@ -315,11 +371,18 @@ class _Run:
                 order_id=order_id, document_url=document_url)
         except errors.InvalidRequest as exc:
             return self._verdict(invoice, "cannot_carry", f"it cannot be converted: {exc}")
+        except ArithmeticError as exc:  # decimal's InvalidOperation, Overflow...
+            return self._verdict(invoice, "cannot_carry",
+                                 f"it cannot be converted: {_unrepresentable(exc)}")
         draft = conversion.draft
         actions.extend(conversion.notes)
         try:
             draft, notes = self._checked(draft)
             actions.extend(notes)
+        except ArithmeticError as exc:
+            return self._verdict(invoice, "cannot_carry",
+                                 f"{self.target.provider} cannot take it: "
+                                 f"{_unrepresentable(exc)}")
         except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
             keys = _fields_of(exc)
             mapping = [k for k in keys if (order_id is None and "order" in k)
@@ -435,14 +498,16 @@ class _Run:
                 return "failed"
         try:
             draft, _ = self._checked(draft)
-        except (errors.InvalidRequest, errors.UnsupportedFeature) as exc:
-            self.journal.mark_failed(entry.source_id, str(exc))  # refused before any request
+        except (errors.InvalidRequest, errors.UnsupportedFeature, ArithmeticError) as exc:
+            reason = _unrepresentable(exc) if isinstance(exc, ArithmeticError) else str(exc)
+            self.journal.mark_failed(entry.source_id, reason)  # refused before any request
             self.failed_now += 1
             return "failed"
         yield _InFlight(entry.source_id, draft_to_json(draft))
         try:
             created = yield _Call("target", "create_invoice", (draft,))
         except errors.OutcomeUnknown as exc:
+            self.unknown_now.add(entry.source_id)
             self.journal.mark_unknown(entry.source_id, str(exc))
             return "unknown"
         except errors.InvoiceKitError as exc:
@@ -473,12 +538,38 @@ class _Run:
                                             "the copy", "not found"))
             return
         assert isinstance(invoice, Invoice)
-        self.mismatches.extend(compare(entry.source_id, draft_from_json(entry.draft or ""),
-                                       invoice))
+        try:
+            self.mismatches.extend(compare(entry.source_id, draft_from_json(entry.draft or ""),
+                                           invoice))
+        except ArithmeticError as exc:
+            self.mismatches.append(Mismatch(entry.source_id, entry.target_id, "amounts",
+                                            "comparable amounts", _unrepresentable(exc)))
         self.verified = (self.verified or 0) + 1
 
     def to_verify(self) -> Iterator[Entry]:
         return self.journal.entries("state = 'done' AND target_id IS NOT NULL")
+
+    def find_duplicates(self) -> Step[None]:
+        """List the target once and report every source invoice whose marker appears on
+        more than one target invoice (a write repeated by whatever means)."""
+        self.tick("duplicates", 0)
+        copies: dict[str, list[str]] = {}
+        iterator = yield _Call("target", "list_invoices", (InvoiceQuery(),))
+        seen = 0
+        while True:
+            invoice = yield _Next(iterator)
+            if isinstance(invoice, _End):
+                break
+            assert isinstance(invoice, Invoice)
+            seen += 1
+            for sid in marked_ids(self.source_name, invoice.description):
+                ids = copies.setdefault(sid, [])
+                if invoice.id not in ids:
+                    ids.append(invoice.id)
+        for sid, ids in copies.items():
+            if len(ids) > 1:
+                self.duplicates[sid] = tuple(ids)
+        self.tick("duplicates", seen, seen)
 
     # ---- the report ----------------------------------------------------------------------------
     def report(self, *, plan_only: bool) -> MigrationReport:
@@ -488,7 +579,7 @@ class _Run:
                       state=e.state)
             for e in j.entries("state = 'skipped'"))
         return MigrationReport(
-            source=self.source.provider, target=self.target.provider, journal=str(j.path),
+            source=self.source.provider, target=self.target.provider, journal=j.location,
             plan_only=plan_only, seen=self.seen, categories=j.category_counts(),
             states=j.counts(), written=self.written, reconciled=self.reconciled,
             customers_created=self.customers_created, not_carried=not_carried,
@@ -496,7 +587,8 @@ class _Run:
             failures=tuple((e.source_id, e.error or "") for e in j.entries("state = 'failed'")),
             in_flight=tuple(e.source_id for e in j.entries("state = 'in_flight'")),
             verified=self.verified, mismatches=tuple(self.mismatches),
-            duplicates=tuple(self.duplicates), elapsed=time.monotonic() - self.started)
+            duplicates=tuple(self.duplicates), duplicate_copies=dict(self.duplicates),
+            elapsed=time.monotonic() - self.started)
 
 
 def _query(since: dt.date | None, until: dt.date | None, page_size: int | None) -> InvoiceQuery:
@@ -539,6 +631,7 @@ def migrate(
     verify: bool = False,
     page_size: int | None = None,
     progress: ProgressCallback | None = None,
+    settle: float = DEFAULT_SETTLE,
 ) -> MigrationReport:
     """Copy every invoice of *source* to *target* exactly once, recorded in *journal*.
 
@@ -549,17 +642,29 @@ def migrate(
     print(report.render())
     ```
 
+    *journal* is a SQLite file (`"move.db"`) or a PostgreSQL URL
+    (`"postgresql://user@host/db?migration=merchant-42"`, with the `postgres` extra); one
+    run at a time holds it (see `Journal`).
+
     The source is streamed page by page and every invoice classified (`ready`,
     `needs_mapping`, `cannot_carry`) before anything is written; `plan_only=True` stops
     there (nothing is written to the target) and `plan_path` receives the plan as JSON
     lines. A journal that already records invoices needs `resume=True`: entries a crash
     left in flight are then found on the target by their marker before anything is
     retried, so no invoice is written twice; re-running a finished migration writes
-    nothing. `verify=True` re-reads every copy and lists each mismatch. Ctrl-C stops
-    between writes: a write under way is either recorded or reconciled on the next run.
+    nothing. `verify=True` re-reads every copy, lists each mismatch, and lists the target
+    once to report any source invoice copied more than once. Ctrl-C stops between writes:
+    a write under way is either recorded or reconciled on the next run.
+
+    A write whose answer is lost (a timeout, a reset: `OutcomeUnknown`) stays in flight:
+    the run looks for it again, waiting at most *settle* seconds for a slow write to land.
+    Still unseen, it is reported in `in_flight` (the report is not `ok`) and the next run
+    looks for it first; only a copy still absent *settle* seconds after its outcome became
+    unknown is written again. Make *settle* longer than the target may take to carry out
+    a request its client gave up on.
     """
     run = _Run(source, target, journal=journal, policy=policy, resume=resume,
-               plan_path=plan_path, progress=progress)
+               plan_path=plan_path, progress=progress, settle=settle)
 
     def drive(step: Step[T]) -> T:
         return _drive(step, source, target, run.journal)
@@ -572,14 +677,18 @@ def migrate(
             for n, (key, email, name) in enumerate(customers, start=1):
                 drive(run.create_customer(key, email, name))
                 run.tick("customers", n, len(customers))
-            for round_ in range(2):
-                total = run.copy_total(include_failed=round_ == 0)
+            first = True
+            while True:
+                total = run.copy_total(include_failed=first)
                 run.tick("copy", 0, total)
-                for n, entry in enumerate(run.to_copy(include_failed=round_ == 0), start=1):
+                for n, entry in enumerate(run.to_copy(include_failed=first), start=1):
                     drive(run.copy(entry))
                     run.tick("copy", n, total)
-                if not run.in_flight():
+                first = False
+                wait = run.next_check()
+                if wait is None:
                     break
+                time.sleep(wait)  # a real wait: the target is still carrying out a write
                 drive(run.reconcile())
         if verify:
             run.verified = 0
@@ -587,6 +696,7 @@ def migrate(
             for n, entry in enumerate(run.to_verify(), start=1):
                 drive(run.verify(entry))
                 run.tick("verify", n, total)
+            drive(run.find_duplicates())
         return run.report(plan_only=plan_only)
     finally:
         run.close()
@@ -684,6 +794,7 @@ async def migrate_async(
     verify: bool = False,
     page_size: int | None = None,
     progress: ProgressCallback | None = None,
+    settle: float = DEFAULT_SETTLE,
 ) -> MigrationReport:
     """`migrate()` with async gateways and up to *concurrency* writes (and reads) at once.
 
@@ -695,7 +806,7 @@ async def migrate_async(
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise errors.InvalidRequest(f"concurrency must be a positive int, got {concurrency!r}")
     run = _Run(source, target, journal=journal, policy=policy, resume=resume,
-               plan_path=plan_path, progress=progress)
+               plan_path=plan_path, progress=progress, settle=settle)
 
     commits = _GroupCommit(run.journal)
     committer = asyncio.create_task(commits.serve())
@@ -717,8 +828,9 @@ async def migrate_async(
                 run.tick("customers", made, len(customers))
 
             await _pool(iter(customers), make, concurrency)
-            for round_ in range(2):
-                total = run.copy_total(include_failed=round_ == 0)
+            first = True
+            while True:
+                total = run.copy_total(include_failed=first)
                 copied = 0
                 run.tick("copy", 0, total)
 
@@ -728,9 +840,12 @@ async def migrate_async(
                     copied += 1
                     run.tick("copy", copied, total)
 
-                await _pool(run.to_copy(include_failed=round_ == 0), copy, concurrency)
-                if not run.in_flight():
+                await _pool(run.to_copy(include_failed=first), copy, concurrency)
+                first = False
+                wait = run.next_check()
+                if wait is None:
                     break
+                await asyncio.sleep(wait)  # a real wait: the target may still be writing
                 await drive(run.reconcile())
         if verify:
             run.verified = 0
@@ -744,6 +859,7 @@ async def migrate_async(
                 run.tick("verify", checked, total)
 
             await _pool(run.to_verify(), check, concurrency)
+            await drive(run.find_duplicates())
         return run.report(plan_only=plan_only)
     finally:
         committer.cancel()

@@ -62,6 +62,12 @@ class MigrationReport:
     `categories` per plan verdict. `written` counts copies created by this run only, so
     re-running a finished migration reports `written == 0`. `ok` is true when nothing
     failed, nothing is left in flight and verification (if asked) found no mismatch.
+
+    `in_flight` lists writes whose outcome is still unknown: not found on the target
+    within the settle time, they are neither counted as written nor written again by this
+    run; the next run looks for them first. `duplicates` lists source invoices found more
+    than once on the target (by reconciliation, or by verification's scan of the target),
+    and `duplicate_copies` their target ids, for a person to void the extra ones.
     """
 
     source: str
@@ -82,6 +88,7 @@ class MigrationReport:
     mismatches: tuple[Mismatch, ...] = ()
     duplicates: tuple[str, ...] = ()
     elapsed: float = 0.0
+    duplicate_copies: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -117,6 +124,7 @@ class MigrationReport:
             "verified": self.verified,
             "mismatches": [attrs.asdict(m) for m in self.mismatches],
             "duplicates": list(self.duplicates),
+            "duplicate_copies": {s: list(ids) for s, ids in self.duplicate_copies.items()},
             "elapsed_seconds": round(self.elapsed, 3),
         }
 
@@ -163,11 +171,15 @@ class MigrationReport:
             lines.append(f"Failed ({len(self.failures)}; retried on the next run):")
             lines.extend(f"  - {s}: {e}" for s, e in self.failures)
         if self.in_flight:
-            lines.append(f"Outcome unknown, reconciled on the next run ({len(self.in_flight)}): "
+            lines.append(f"Outcome unknown, not found on the target yet; looked for first by "
+                         f"the next run, never written twice ({len(self.in_flight)}): "
                          + ", ".join(self.in_flight))
         if self.duplicates:
-            lines.append("More than one copy found on the target for: "
-                         + ", ".join(self.duplicates))
+            lines.append(f"More than one copy found on the target ({len(self.duplicates)}):")
+            lines.extend(
+                f"  - {s}: " + (", ".join(self.duplicate_copies[s])
+                                if self.duplicate_copies.get(s) else "copies not listed")
+                for s in self.duplicates)
         if self.verified is not None:
             lines.append(f"Verified {self.verified} copies: "
                          + (f"{len(self.mismatches)} mismatches" if self.mismatches
