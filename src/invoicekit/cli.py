@@ -747,13 +747,11 @@ def _seeding(cls: type[Any], *, as_json_: bool = False) -> type[Any]:
 
         def serve_forever(self) -> None:
             if self.seed_count:
-                seed = getattr(self, "seed", None)
-                if not callable(seed):
-                    self.stop()
-                    raise errors.ConfigurationError(
-                        f"the {self.name} sandbox cannot pre-create invoices (no seed())",
-                        setting="seed")
-                created = seed(self.seed_count)
+                try:
+                    created = self.seed(self.seed_count)
+                except errors.InvoiceKitError:
+                    self.stop()  # e.g. a sandbox without sample_draft(): nothing to seed with
+                    raise
                 sys.stdout.write(json.dumps({"seeded": list(created)}) + "\n" if self.as_json
                                  else f"seeded {len(created)} invoices: {', '.join(created)}\n")
                 sys.stdout.flush()
@@ -762,10 +760,9 @@ def _seeding(cls: type[Any], *, as_json_: bool = False) -> type[Any]:
         def describe(self) -> str:
             if not self.as_json:
                 return str(super().describe())
-            settings = getattr(self, "settings", None)
             # The sandbox's public test credentials, as `connect(name, **settings)` takes them.
-            found = settings() if callable(settings) else {}
-            return json.dumps({"sandbox": self.name, "url": self.url, "settings": found})
+            return json.dumps({"sandbox": self.name, "url": self.url,
+                               "settings": self.settings()})
 
     Seeding.__name__ = Seeding.__qualname__ = cls.__name__
     return Seeding
