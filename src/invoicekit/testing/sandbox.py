@@ -475,8 +475,9 @@ class SandboxServer:
         it once the sandbox listens, so a first `invoicekit list` shows something."""
         from .._registry import connect
 
+        drafts = [self.sample_draft(n) for n in range(1, count + 1)]
         with connect(self.name, **self.settings()) as gw:
-            return [gw.create_invoice(self.sample_draft(n)).id for n in range(1, count + 1)]
+            return [gw.create_invoice(draft).id for draft in drafts]
 
     # ---- running from the command line --------------------------------------------------
     @classmethod
