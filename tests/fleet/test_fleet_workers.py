@@ -11,6 +11,7 @@ import redis
 from fleet_support import Fleet, make_fleet, wait_for, workers
 
 from invoicekit import fleet
+from invoicekit.testing.sandbox import RateLimit
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
 
@@ -98,3 +99,43 @@ def test_two_workers_migrate_fifty_merchants_exactly_once_and_a_bad_one_fails_al
         assert report["invoices"]["duplicates"] == 0
         assert report["states"] == {"done": MERCHANTS - 1, "failed": 1}
         assert report["ok"] is False
+
+
+def test_a_sigkilled_workers_merchant_is_resumed_by_the_other_worker_exactly_once(
+        redis_url: str, journal_db: str, salla: SallaSandbox, tmp_path: Path) -> None:
+    invoices = 12
+    # Each business takes 8 requests a second: a merchant's run lasts long enough to be
+    # caught in the middle.
+    with DayZeroSandbox(rate_limit=RateLimit(8, 1.0, model="leaky")) as dz:
+        f = make_fleet(tmp_path, journal_db, salla, dz, 3, invoices, prefix="kill",
+                       lease_seconds=3)
+        fleet.submit(f.manifest, broker=redis_url)
+        with workers(2, redis_url, f.env, tmp_path, visibility_timeout=6) as (w1, w2):
+            mine = f":{w1.process.pid}"
+            caught: list[fleet.MerchantStatus] = []
+
+            def w1_mid_run() -> bool:
+                caught[:] = [s for s in fleet.status(f.manifest) if s.state == "running"
+                             and (s.worker or "").endswith(mine) and 0 < s.done < invoices]
+                return bool(caught)
+
+            wait_for("worker 1 in the middle of a merchant", w1_mid_run,
+                     lambda: _table(fleet.status(f.manifest)) + "\n" + w1.text()[-2000:], 60)
+            w1.kill()
+            victim = caught[0]
+            # Its worker is gone: the status says so (the board still says "running").
+            now = {s.merchant: s for s in fleet.status(f.manifest)}[victim.merchant]
+            assert (now.state, now.worker) == ("stalled", victim.worker), now
+            wait_for("every merchant done after the kill",
+                     lambda: _settled(f.manifest, states=("done",)),
+                     lambda: _table(fleet.status(f.manifest)) + "\n" + w2.text()[-3000:], 90)
+            after = {s.merchant: s for s in fleet.status(f.manifest)}[victim.merchant]
+            assert after.worker is not None
+            assert after.worker.endswith(f":{w2.process.pid}")
+            assert after.runs >= 2
+            assert after.done == invoices
+            _assert_exactly_once(f, dz, list(f.sources))
+            report = fleet.fleet_report(f.manifest)
+            assert report["ok"] is True
+            assert report["invoices"]["duplicates"] == 0
+            assert report["invoices"]["verified"] == 3 * invoices
