@@ -11,6 +11,7 @@ import redis
 from fleet_support import Fleet, make_fleet, wait_for, workers
 
 from invoicekit import fleet
+from invoicekit.cli import main
 from invoicekit.testing.sandbox import RateLimit
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
@@ -63,9 +64,10 @@ def test_two_workers_migrate_fifty_merchants_exactly_once_and_a_bad_one_fails_al
     assert leaked == []
     assert {s.state for s in fleet.status(f.manifest)} == {"queued"}
 
-    with workers(2, redis_url, f.env, tmp_path) as (w1, w2):
+    # A visibility timeout far above a merchant's run: no task comes back while it runs.
+    with workers(2, redis_url, f.env, tmp_path, visibility_timeout=120) as (w1, w2):
         wait_for("every merchant settled", lambda: _settled(f.manifest),
-                 lambda: _table(fleet.status(f.manifest)) + "\n" + w1.text()[-2000:], 120)
+                 lambda: _table(fleet.status(f.manifest)) + "\n" + w1.text()[-2000:], 180)
         found = {s.merchant: s for s in fleet.status(f.manifest)}
         assert {m: s.state for m, s in found.items() if s.state != "done"} == {bad: "failed"}, \
             _table(list(found.values()))[:3000]
@@ -89,9 +91,20 @@ def test_two_workers_migrate_fifty_merchants_exactly_once_and_a_bad_one_fails_al
         wait_for("both duplicate deliveries ran",
                  lambda: (lambda s: s.runs >= runs + 2 and s.state == "done")(
                      fleet.status(f.manifest)[0]),
-                 lambda: _table(fleet.status(f.manifest)[:1]), 60)
+                 lambda: _table(fleet.status(f.manifest)[:1]), 90)
         assert dayzero.snapshot()["invoices"] == before
         _assert_exactly_once(f, dayzero, good)
+
+        # `fleet retry` queues the failed merchant again; with the same wrong token it
+        # fails again, alone, with the same clear status.
+        bad_runs = found[bad].runs
+        assert main(["fleet", "retry", bad, "-m", str(f.manifest), "--broker", redis_url]) == 0
+        wait_for("the retried merchant ran again",
+                 lambda: (lambda s: s.runs > bad_runs and s.state == "failed")(
+                     {s.merchant: s for s in fleet.status(f.manifest)}[bad]),
+                 lambda: _table(fleet.status(f.manifest)), 90)
+        again = {s.merchant: s for s in fleet.status(f.manifest)}[bad]
+        assert again.error == found[bad].error
 
         report = fleet.fleet_report(f.manifest)
         assert report["invoices"]["done"] == INVOICES * (MERCHANTS - 1)
@@ -104,13 +117,13 @@ def test_two_workers_migrate_fifty_merchants_exactly_once_and_a_bad_one_fails_al
 def test_a_sigkilled_workers_merchant_is_resumed_by_the_other_worker_exactly_once(
         redis_url: str, journal_db: str, salla: SallaSandbox, tmp_path: Path) -> None:
     invoices = 12
-    # Each business takes 8 requests a second: a merchant's run lasts long enough to be
-    # caught in the middle.
-    with DayZeroSandbox(rate_limit=RateLimit(8, 1.0, model="leaky")) as dz:
+    # Each business takes 5 requests a second: a merchant's run lasts long enough to be
+    # caught in the middle (and well under the visibility timeout).
+    with DayZeroSandbox(rate_limit=RateLimit(5, 1.0, model="leaky")) as dz:
         f = make_fleet(tmp_path, journal_db, salla, dz, 3, invoices, prefix="kill",
                        lease_seconds=3)
-        fleet.submit(f.manifest, broker=redis_url)
-        with workers(2, redis_url, f.env, tmp_path, visibility_timeout=6) as (w1, w2):
+        assert main(["fleet", "submit", str(f.manifest), "--broker", redis_url]) == 0
+        with workers(2, redis_url, f.env, tmp_path, visibility_timeout=10) as (w1, w2):
             mine = f":{w1.process.pid}"
             caught: list[fleet.MerchantStatus] = []
 
