@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fleet_support import free_port
 
 from invoicekit import errors, fleet
 from invoicekit.cli import main
@@ -126,3 +127,15 @@ def test_cli_without_a_manifest_fails_with_a_usage_error(
     assert main(["fleet", "status"]) == 2
     assert "no manifest: pass --manifest PATH or set INVOICEKIT_FLEET_MANIFEST" in \
         capsys.readouterr().err
+
+
+def test_submit_to_an_unreachable_broker_is_a_clear_error(journal_db: str, tmp_path: Path
+                                                          ) -> None:
+    text = MANIFEST.format(target_token='"${X}"').replace(
+        "postgresql://fleet@${FLEET_DB_HOST}/journals?sslmode=disable", journal_db)
+    path = write(tmp_path, text)
+    port = free_port()  # nothing listens there
+    with pytest.raises(errors.ConfigurationError) as caught:
+        fleet.submit(path, broker=f"redis://:hunter2@127.0.0.1:{port}/0")
+    assert str(caught.value).startswith("cannot send the fleet's tasks to the broker: ")
+    assert "hunter2" not in str(caught.value)

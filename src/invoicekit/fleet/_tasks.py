@@ -92,6 +92,9 @@ def run_merchant(manifest_path: str, merchant_id: str) -> Outcome:
             board.finished(merchant_id, "failed", None, _error_line(exc))
             log.warning("merchant %s failed: %s", merchant_id, _error_line(exc))
             return Outcome(merchant_id, "failed", _error_line(exc))
+        except Exception as exc:  # a bug or a lost database: recorded, then Celery's
+            board.finished(merchant_id, "failed", None, f"unexpected {_error_line(exc)}")
+            raise
         data = report.to_dict()
         if report.ok:
             board.finished(merchant_id, "done", data, None)
@@ -179,5 +182,11 @@ def make_app(broker: str | None = None, backend: str | None = None, *,
 
 def send(app: Celery, manifest: Path, merchants: list[str]) -> None:
     """Send one task per merchant (the manifest's resolved path and the merchant id)."""
-    for merchant in merchants:
-        app.send_task(TASK_NAME, args=(str(manifest), merchant))
+    from kombu.exceptions import OperationalError
+
+    try:
+        for merchant in merchants:
+            app.send_task(TASK_NAME, args=(str(manifest), merchant))
+    except OperationalError as exc:  # the URL is not shown: it may hold a password
+        raise errors.ConfigurationError(
+            f"cannot send the fleet's tasks to the broker: {exc}", setting="broker") from exc
