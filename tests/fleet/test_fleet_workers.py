@@ -123,7 +123,7 @@ def test_a_sigkilled_workers_merchant_is_resumed_by_the_other_worker_exactly_onc
         f = make_fleet(tmp_path, journal_db, salla, dz, 3, invoices, prefix="kill",
                        lease_seconds=3)
         assert main(["fleet", "submit", str(f.manifest), "--broker", redis_url]) == 0
-        with workers(2, redis_url, f.env, tmp_path, visibility_timeout=10) as (w1, w2):
+        with workers(2, redis_url, f.env, tmp_path, visibility_timeout=15) as (w1, w2):
             mine = f":{w1.process.pid}"
             caught: list[fleet.MerchantStatus] = []
 

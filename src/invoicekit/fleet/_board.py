@@ -113,16 +113,6 @@ class Board:
         row = self.db.execute("SELECT to_regclass(%s)", (table,)).fetchone()
         return row is not None and row[0] is not None
 
-    def _set(self, merchant: str, state: str, **columns: Any) -> None:
-        names = ["state", *columns]
-        values = [state, *columns.values()]
-        sets = ", ".join(f"{n} = excluded.{n}" for n in names)
-        self.db.execute(
-            f"INSERT INTO fleet_merchants (migration, {', '.join(names)}, updated) "  # noqa: S608
-            f"VALUES (%s, {', '.join(['%s'] * len(names))}, {_NOW}) "
-            f"ON CONFLICT (migration) DO UPDATE SET {sets}, updated = excluded.updated",
-            (merchant, *values))
-
     def queued(self, merchants: Sequence[str]) -> None:
         """Record that tasks for *merchants* were sent (their last error cleared)."""
         with self.db.transaction():
@@ -145,8 +135,14 @@ class Board:
             "updated = excluded.updated", (merchant, worker))
 
     def waiting(self, merchant: str, why: str) -> None:
-        """*merchant*'s lease is held by another live worker; its task comes back later."""
-        self._set(merchant, "waiting", error=why)
+        """*merchant*'s lease is held by another live worker; its task comes back later.
+        A merchant the board shows running stays so: it *is* running, on the holder."""
+        self.db.execute(
+            "INSERT INTO fleet_merchants (migration, state, error, updated) "
+            "VALUES (%s, 'waiting', %s, extract(epoch FROM clock_timestamp())) "
+            "ON CONFLICT (migration) DO UPDATE SET state = excluded.state, "
+            "error = excluded.error, updated = excluded.updated "
+            "WHERE fleet_merchants.state <> 'running'", (merchant, why))
 
     def finished(self, merchant: str, state: str, report: dict[str, Any] | None,
                  error: str | None) -> None:
