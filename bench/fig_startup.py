@@ -23,7 +23,7 @@ import time
 import venv
 from pathlib import Path
 
-from _common import PYTHON, ROOT, Figure, Sizes, python_env, ratios
+from _common import ROOT, Figure, Sizes, python_env, ratios
 
 __all__ = ["run"]
 
@@ -41,8 +41,8 @@ CASES = {
 }
 
 
-def _pip(*args: str | Path) -> None:
-    done = subprocess.run([PYTHON, "-m", "pip", "--quiet", *map(str, args)],
+def _pip(python: Path, *args: str | Path) -> None:
+    done = subprocess.run([str(python), "-m", "pip", "--quiet", *map(str, args)],
                           capture_output=True, text=True, env=python_env(), check=False,
                           timeout=600)
     if done.returncode != 0:
@@ -52,15 +52,16 @@ def _pip(*args: str | Path) -> None:
 def installed_python(where: Path) -> Path:
     """A new virtual environment in *where* with invoicekit and its plugins installed from
     wheels, as `pip install invoicekit invoicekit-salla invoicekit-dayzero` leaves them
-    (bytecode compiled); its interpreter."""
+    (bytecode compiled); its interpreter. The new environment's own pip builds and installs
+    the wheels, so the benchmark runs from environments made without pip (uv's) too."""
     wheels = where / "wheels"
     projects = [ROOT, *sorted(p for p in (ROOT / "plugins").glob("*")
                               if (p / "pyproject.toml").is_file())]
-    _pip("wheel", "--no-deps", "--wheel-dir", wheels, *projects)
     env_dir = where / "venv"
-    venv.EnvBuilder(with_pip=False, clear=True).create(env_dir)
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     python = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-    _pip("--python", python, "install", "--compile", *sorted(wheels.glob("*.whl")))
+    _pip(python, "wheel", "--no-deps", "--wheel-dir", wheels, *projects)
+    _pip(python, "install", "--compile", *sorted(wheels.glob("*.whl")))
     return python
 
 

@@ -11,6 +11,7 @@ invoicekit void ID                         void an open invoice
 invoicekit send ID [--cc] [--attach-pdf]   email an invoice to its customer
 invoicekit sandbox [NAME] [--seed N]       run a provider's sandbox API on loopback
 invoicekit migrate ...                     move invoices between providers
+invoicekit fleet submit|status|worker|...  migrate many merchants on Celery workers
 invoicekit --version                       the core's and each plugin's version
 ```
 
@@ -948,6 +949,9 @@ def _parser() -> argparse.ArgumentParser:
     # The migration engine defines its own options; they are parsed when it runs.
     sub.add_parser("migrate", parents=[common], add_help=False,
                    help="move invoices between providers (see `migrate --help`)")
+    # The fleet (optional extra) defines its own commands; they are parsed when it runs.
+    sub.add_parser("fleet", parents=[common], add_help=False,
+                   help="migrate many merchants on Celery workers (see `fleet --help`)")
     return parser
 
 
@@ -983,7 +987,7 @@ def _parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
             setattr(args, name, default)
     if args.command is None and not args.version:
         parser.error("a command is required (see --help)")
-    if rest and args.command not in ("migrate", "sandbox"):
+    if rest and args.command not in ("migrate", "sandbox", "fleet"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args, rest
 
@@ -1007,6 +1011,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print_version(args)
         if args.command == "migrate":
             return _cmd_migrate(args, rest)
+        if args.command == "fleet":
+            from .fleet._cli import run as run_fleet
+
+            return run_fleet(rest, json_output=args.json)
         if args.command == "sandbox":
             return _cmd_sandbox(args, rest)
         return _COMMANDS[args.command](args)
