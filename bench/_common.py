@@ -26,6 +26,7 @@ __all__ = [
     "interleaved",
     "per_call_ns",
     "python_env",
+    "ratios",
     "run_python",
 ]
 
@@ -42,7 +43,8 @@ class Sizes:
     conversion_calls: int  # calls per round of a conversion figure
     http_calls: int  # requests per round of a per-call figure
     startup_runs: int  # fresh interpreters per case
-    bulk_invoices: int  # invoices listed or migrated per bulk round
+    bulk_invoices: int  # invoices migrated per bulk round
+    bulk_listed: int  # invoices listed per bulk round
     limited_requests: int  # requests made under the rate limit
     limit: int  # the sandbox's rate limit: `limit` requests per `window` seconds
     window: float
@@ -57,11 +59,12 @@ class Sizes:
     def for_mode(cls, quick: bool) -> Sizes:
         if quick:
             return cls(quick=True, rounds=3, conversion_calls=20, http_calls=10, startup_runs=2,
-                       bulk_invoices=40, limited_requests=12, limit=6, window=1.0,
+                       bulk_invoices=40, bulk_listed=100, limited_requests=12, limit=6, window=1.0,
                        memory_small=100, memory_large=400, memory_page=100,
                        migrate_memory_small=20, migrate_memory_large=200, migrate_limited=20)
         return cls(quick=False, rounds=9, conversion_calls=2000, http_calls=200,
-                   startup_runs=15, bulk_invoices=400, limited_requests=90, limit=30,
+                   startup_runs=15, bulk_invoices=400, bulk_listed=2000, limited_requests=90,
+                   limit=30,
                    window=5.0, memory_small=1_000, memory_large=100_000, memory_page=1000,
                    migrate_memory_small=1_000, migrate_memory_large=10_000,
                    migrate_limited=150)
@@ -85,9 +88,13 @@ class Figure:
     target: float | None
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    round_ratios: list[float] = field(default_factory=list)
+    """ours / baseline of each interleaved round; the ratio is their median when given."""
 
     @property
     def ratio(self) -> float:
+        if self.round_ratios:
+            return statistics.median(self.round_ratios)
         return self.ours / self.baseline if self.baseline else float("inf")
 
     @property
@@ -106,17 +113,29 @@ class Figure:
 
 
 def per_call_ns(fn: Callable[[], Any], calls: int) -> float:
-    """Nanoseconds per call of *fn*, over *calls* back-to-back calls (GC paused)."""
+    """CPU nanoseconds per call of *fn*, over *calls* back-to-back calls (GC paused).
+
+    The CPU time of this process, not the wall clock: the per-call figures do all their
+    work in this process (no socket, no server), and on a machine shared with other jobs
+    the wall clock also counts the time the scheduler gives to those jobs, which moved
+    one side or the other of a ratio by 20-40% between rounds.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter_ns()
+        start = time.process_time_ns()
         for _ in range(calls):
             fn()
-        return (time.perf_counter_ns() - start) / calls
+        return (time.process_time_ns() - start) / calls
     finally:
         if enabled:
             gc.enable()
+
+
+def ratios(ours: Sequence[float], baseline: Sequence[float]) -> list[float]:
+    """The per-round ratios of two interleaved series (what `Figure.ratio` takes the
+    median of: one noisy round moves a median of ratios less than a ratio of medians)."""
+    return [a / b for a, b in zip(ours, baseline, strict=True) if b]
 
 
 def interleaved(ours: Callable[[], float], baseline: Callable[[], float], rounds: int,

@@ -18,7 +18,9 @@ from invoicekit import InvoiceDraft
 __all__ = [
     "DzInvoice",
     "DzInvoiceCreate",
+    "DzPage",
     "SallaCreateBody",
+    "SallaEnvelope",
     "SallaInvoice",
     "dayzero_body",
     "salla_body",
@@ -79,6 +81,15 @@ class SallaInvoice(BaseModel):
     items: tuple[SallaItem, ...] = ()
 
 
+class SallaEnvelope(BaseModel):
+    """Salla's answer to `GET /orders/invoices/{id}`: `{status, success, data}`."""
+
+    model_config = _LENIENT
+    status: int | None = None
+    success: bool | None = None
+    data: SallaInvoice
+
+
 class DzLineItem(BaseModel):
     model_config = _LENIENT
     description: str
@@ -111,6 +122,16 @@ class DzInvoice(BaseModel):
     pdf_url: str | None = None
     hosted_invoice_url: str | None = None
     created_at: str | None = None
+
+
+class DzPage(BaseModel):
+    """DayZero's answer to `GET /invoices` (a page of invoices and its cursor)."""
+
+    model_config = _LENIENT
+    items: list[DzInvoice]
+    next_cursor: str | None = None
+    has_next: bool | None = None
+    has_more: bool | None = None
 
 
 class SallaCreateBody(BaseModel):

@@ -14,7 +14,7 @@ from typing import Any
 
 import baselines
 import payloads
-from _common import Figure, Sizes, interleaved, per_call_ns
+from _common import Figure, Sizes, interleaved, per_call_ns, ratios
 
 from invoicekit.provider import json_body
 
@@ -26,6 +26,7 @@ def _figure(name: str, what: str, ours: Callable[[], Any], base: Callable[[], An
     a, b, sa, sb = interleaved(lambda: per_call_ns(ours, calls),
                                lambda: per_call_ns(base, calls), sizes.rounds)
     return Figure(name, what, a / 1000, b / 1000, "µs/call", baseline_name, "lower", 1.0,
+                  round_ratios=ratios(sa, sb),
                   extra={"samples_us": [round(x / 1000, 2) for x in sa],
                          "baseline_samples_us": [round(x / 1000, 2) for x in sb]})
 

@@ -1,123 +1,96 @@
-"""Per-call overhead: a gateway call against a loopback sandbox vs bare httpx + json.loads.
+"""Per-call cost: `get_invoice` over an in-process transport vs `httpx.Client.get` + pydantic.
 
-Both sides talk to the same sandbox, over one kept-alive connection, for the same URL and
-get the same response bytes; the difference is what invoicekit adds: building and
-checking the request, the retry/throttle policy, logging hooks, decoding and converting
-the answer into the domain model.
+Both sides use one `httpx.Client` each over the **same** `httpx.MockTransport`, which
+answers every request with one fixed payload: no socket, no server, so what is measured
+is the client work only. Ours is the whole `get_invoice` call (request built and checked,
+the retry/throttle policy, the response decoded exactly and converted into the domain
+`Invoice`); the baseline is what an application would write by hand: `client.get(url)`
+and a pydantic v2 model's `model_validate_json` of the body (exact `Decimal`s, dates
+parsed). Two payloads: Salla's invoice-details answer with 20 items, and a DayZero
+`GET /invoices?id=` answer holding one invoice with 20 line items.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
+import baselines
 import httpx
-from _common import Figure, Sizes, interleaved
-from _sandboxes import dayzero_sandbox, headers_of, seed_dayzero
+import payloads
+from _common import Figure, Sizes, interleaved, per_call_ns, ratios
 
 import invoicekit
 
 __all__ = ["run"]
 
-
-def _sync_us(fn: Callable[[], Any], calls: int) -> float:
-    start = time.perf_counter_ns()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter_ns() - start) / calls / 1000
+_DZ_BUSINESS = "5b1f2a3c-0d4e-4f6a-8b9c-1d2e3f405162"
+_SALLA_ID = "1128904162"
 
 
-def _async_us(loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[Any]],
-              calls: int) -> float:
-    async def go() -> float:
-        start = time.perf_counter_ns()
-        for _ in range(calls):
-            await fn()
-        return (time.perf_counter_ns() - start) / calls / 1000
-    return loop.run_until_complete(go())
+def _transport(body: bytes) -> httpx.MockTransport:
+    headers = {"content-type": "application/json"}
+    return httpx.MockTransport(lambda request: httpx.Response(200, headers=headers,
+                                                              content=body))
 
 
-def _figure(name: str, what: str, ours: Callable[[], float], base: Callable[[], float],
-            sizes: Sizes, target: float | None, notes: str = "") -> Figure:
-    a, b, sa, sb = interleaved(ours, base, sizes.rounds)
-    return Figure(name, what, a, b, "µs/call", "httpx GET + json.loads", "lower", target,
-                  notes=notes, extra={"samples_us": [round(x, 1) for x in sa],
-                                      "baseline_samples_us": [round(x, 1) for x in sb]})
+def _figure(name: str, what: str, ours: Callable[[], Any], base: Callable[[], Any],
+            sizes: Sizes) -> Figure:
+    calls = max(2, sizes.http_calls)
+    a, b, sa, sb = interleaved(lambda: per_call_ns(ours, calls),
+                               lambda: per_call_ns(base, calls), sizes.rounds)
+    return Figure(name, what, a / 1000, b / 1000, "µs/call",
+                  "httpx Client.get + pydantic model_validate_json", "lower", 1.0,
+                  round_ratios=ratios(sa, sb),
+                  extra={"samples_us": [round(x / 1000, 1) for x in sa],
+                         "baseline_samples_us": [round(x / 1000, 1) for x in sb]})
 
 
 def run(sizes: Sizes) -> list[Figure]:
-    page = 10
-    sandbox = dayzero_sandbox()
-    try:
-        ids = seed_dayzero(sandbox, 30)
-        settings = sandbox.settings()
-        headers = headers_of(settings)
-        wanted = ids[7]
-        get_params = {"id": wanted, "limit": "1"}
-        list_params = {"limit": str(page)}
-        query = invoicekit.InvoiceQuery(page_size=page)
-        calls = sizes.http_calls
-        figures = []
-        with invoicekit.connect("dayzero", **settings) as gw, httpx.Client(
-                base_url=settings["base_url"], headers=headers) as client:
-            assert gw.get_invoice(wanted).id == wanted
+    figures = []
 
-            def bare_get() -> Any:
-                return json.loads(client.get("/invoices", params=get_params).content)
+    salla_body = json.dumps({"status": 200, "success": True,
+                             "data": payloads.salla_invoice_wire(20)},
+                            ensure_ascii=False).encode()
+    transport = _transport(salla_body)
+    base_url = "https://api.salla.dev/admin/v2"
+    with invoicekit.connect("salla", token="bench-token", http_client=httpx.Client(
+            transport=transport)) as gw, httpx.Client(
+            transport=transport, base_url=base_url,
+            headers={"Authorization": "Bearer bench-token"}) as client:
+        def salla_bare() -> Any:
+            return baselines.SallaEnvelope.model_validate_json(
+                client.get(f"/orders/invoices/{_SALLA_ID}").content)
 
-            def ours_list() -> Any:
-                return [inv for _, inv in zip(range(page), gw.list_invoices(query), strict=False)]
+        assert len(gw.get_invoice(_SALLA_ID).items) == 20
+        assert len(salla_bare().data.items) == 20
+        figures.append(_figure(
+            "overhead.salla_get_invoice_20_items",
+            "Salla get_invoice (20 items) over an in-process transport",
+            lambda: gw.get_invoice(_SALLA_ID), salla_bare, sizes))
 
-            def bare_list() -> Any:
-                return json.loads(client.get("/invoices", params=list_params).content)
+    invoice = payloads.dayzero_invoice(20)
+    dz_body = json.dumps({"items": [invoice], "next_cursor": None,
+                          "has_more": False}).encode()
+    transport = _transport(dz_body)
+    wanted = invoice["id"]
+    dz_base = "https://api.ondayzero.com/api/v1"
+    with invoicekit.connect("dayzero", token="dz_bench", business_id=_DZ_BUSINESS,
+                            http_client=httpx.Client(transport=transport)) as gw, httpx.Client(
+            transport=transport, base_url=dz_base,
+            headers={"Authorization": "Bearer dz_bench", "x-business-id": _DZ_BUSINESS}
+    ) as client:
+        params = {"id": wanted, "limit": "1"}
 
-            assert bare_get()["items"][0]["id"] == wanted
-            assert len(ours_list()) == page == len(bare_list()["items"])
-            figures.append(_figure(
-                "overhead.get_invoice_sync", "DayZero get_invoice, sync gateway",
-                lambda: _sync_us(lambda: gw.get_invoice(wanted), calls),
-                lambda: _sync_us(bare_get, calls), sizes, 1.15))
-            figures.append(_figure(
-                "overhead.list_invoices_sync", f"DayZero list_invoices, one page of {page}, sync",
-                lambda: _sync_us(ours_list, calls), lambda: _sync_us(bare_list, calls), sizes,
-                1.15, notes=f"ours also converts the {page} invoices to the domain model"))
+        def dz_bare() -> Any:
+            return baselines.DzPage.model_validate_json(
+                client.get("/invoices", params=params).content)
 
-        loop = asyncio.new_event_loop()
-        try:
-            agw = invoicekit.connect_async("dayzero", **settings)
-            aclient = httpx.AsyncClient(base_url=settings["base_url"], headers=headers)
-
-            async def abare_get() -> Any:
-                return json.loads((await aclient.get("/invoices", params=get_params)).content)
-
-            async def aours_list() -> Any:
-                found = []
-                async for inv in agw.list_invoices(query):
-                    found.append(inv)
-                    if len(found) == page:
-                        break
-                return found
-
-            async def abare_list() -> Any:
-                return json.loads((await aclient.get("/invoices", params=list_params)).content)
-
-            figures.append(_figure(
-                "overhead.get_invoice_async", "DayZero get_invoice, async gateway",
-                lambda: _async_us(loop, lambda: agw.get_invoice(wanted), calls),
-                lambda: _async_us(loop, abare_get, calls), sizes, 1.15))
-            figures.append(_figure(
-                "overhead.list_invoices_async",
-                f"DayZero list_invoices, one page of {page}, async",
-                lambda: _async_us(loop, aours_list, calls),
-                lambda: _async_us(loop, abare_list, calls), sizes, 1.15,
-                notes=f"ours also converts the {page} invoices to the domain model"))
-            loop.run_until_complete(agw.aclose())
-            loop.run_until_complete(aclient.aclose())
-        finally:
-            loop.close()
-        return figures
-    finally:
-        sandbox.stop()
+        assert len(gw.get_invoice(wanted).items) == 20
+        assert len(dz_bare().items[0].line_items) == 20
+        figures.append(_figure(
+            "overhead.dayzero_get_invoice_20_lines",
+            "DayZero get_invoice (20 line items) over an in-process transport",
+            lambda: gw.get_invoice(wanted), dz_bare, sizes))
+    return figures

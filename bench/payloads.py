@@ -23,6 +23,7 @@ __all__ = [
     "decode",
     "salla_draft",
     "salla_invoice",
+    "salla_invoice_wire",
 ]
 
 DAYZERO_CUSTOMER_ID = "8c2d5e71-3b4a-4f69-9e0d-1a2b3c4d5e6f"
@@ -52,6 +53,12 @@ def _salla_item(i: int) -> dict[str, Any]:
 def salla_invoice(items: int) -> dict[str, Any]:
     """Salla's invoice-details `data` with *items* items, decoded as the plugin decodes it
     (JSON numbers with a fraction become `Decimal`)."""
+    return decode(json.dumps(salla_invoice_wire(items), ensure_ascii=False))
+
+
+def salla_invoice_wire(items: int) -> dict[str, Any]:
+    """Salla's invoice-details `data` with *items* items, as plain JSON values (ready for
+    `json.dumps`: the amounts Salla sends as numbers are ints and floats here)."""
     data = {
         "id": 1128904162,
         "invoice_number": "1",
@@ -70,7 +77,7 @@ def salla_invoice(items: int) -> dict[str, Any]:
         "total": _amount("188.30"),
         "items": [_salla_item(i) for i in range(items)],
     }
-    return decode(json.dumps(data, default=str, ensure_ascii=False))
+    return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
 def dayzero_invoice(line_items: int = 3) -> dict[str, Any]:

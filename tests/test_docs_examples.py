@@ -57,12 +57,6 @@ def test_page_examples_run(page: Path) -> None:
     assert ran == sum(1 for b in blocks if not b.skip)
 
 
-# Pages whose examples still build on each other: they are outside this change's reach
-# (each provider's page, reliability and security have their own owners). A block there
-# that fails alone for a name an earlier block defined is an expected failure, nothing
-# else; everywhere else every block must run alone.
-_SEQUENTIAL_PAGES = frozenset({"docs/reliability.md",
-                               "docs/security.md"})
 UNITS = [unit for page in pages() for unit in standalone_units(
     extract_blocks(page.read_text(encoding="utf-8"), page))]
 
@@ -76,10 +70,6 @@ def test_each_example_runs_on_its_own(unit: list[CodeBlock]) -> None:
         with isolated():
             run_blocks(unit, module.__dict__)
             call_example_tests(module.__dict__, page)
-    except NameError as exc:
-        if str(page.relative_to(ROOT)) in _SEQUENTIAL_PAGES:
-            pytest.xfail(f"{unit[-1].location()} builds on an earlier block: {exc}")
-        raise
     finally:
         del sys.modules[name]
 

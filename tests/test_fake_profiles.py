@@ -239,3 +239,23 @@ def test_a_sandbox_registered_in_process_is_a_profile(monkeypatch: pytest.Monkey
     assert "salla" in profiles()
     gw = FakeGateway(profile="salla")
     assert isinstance(gw.sandbox, Shop)
+
+
+def test_seed_needs_a_sample_draft_and_says_so() -> None:
+    from invoicekit.testing.sandbox import SandboxServer
+
+    class Bare(SandboxServer):
+        name = "bare"
+
+    with pytest.raises(errors.UnsupportedFeature, match="the bare sandbox offers no sample draft"):
+        Bare().seed(1)
+
+
+def test_seed_creates_sample_drafts_through_the_platforms_provider() -> None:
+    from invoicekit_salla.sandbox import SallaSandbox
+
+    with SallaSandbox() as sandbox:
+        ids = sandbox.seed(2)
+        assert sorted(ids) == sorted(str(i["id"]) for i in sandbox.invoices.values())
+        numbers = sorted(i["invoice_number"] for i in sandbox.invoices.values())
+    assert numbers == ["F-00001", "F-00002"]

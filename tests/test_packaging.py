@@ -94,7 +94,7 @@ def test_wheel_metadata_states_license_urls_classifiers_and_author(
     urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL") or [])
     assert set(urls) == {"Homepage", "Documentation", "Source", "Changelog", "Issues"}
     assert all(u.startswith(REPO) for u in urls.values()), urls
-    extras = {"invoicekit": ["postgres", "testing"]}.get(meta["Name"], ["testing"])
+    extras = {"invoicekit": ["fleet", "postgres", "testing"]}.get(meta["Name"], ["testing"])
     assert sorted(meta.get_all("Provides-Extra") or []) == extras
 
 
@@ -193,8 +193,9 @@ def test_lower_bounds_are_the_tested_minimums() -> None:
     # cattrs 24.1: Converter.get_structure_hook; stevedore 5.6: DriverManager's
     # on_missing_entrypoints_callback (both checked against the releases before them).
     assert dev.lower_bounds() == {"httpx": "0.27", "attrs": "23.1", "cattrs": "24.1",
-                                  "stevedore": "5.6", "sniffio": "1.3", "rich": "13",
-                                  "pytest": "8.2", "psycopg": "3.1"}
+                                  "stevedore": "5.6", "sniffio": "1.3", "msgspec": "0.18",
+                                  "rich": "13", "pytest": "8.2", "psycopg": "3.1.4",
+                                  "celery": "5.7", "redis": "6.4"}
     assert dev.build_backend_lower_bound() == "1.27"
 
 

@@ -91,6 +91,7 @@ _TRANSPORT = (httpx.TransportError, OSError)
 _REQUEST_IDS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id", "cf-ray")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CACHE_SIZE = 64  # header sets and timeouts kept per engine (a gateway uses a handful)
 
 
 class _ResponseHeaders(dict[str, str]):
@@ -148,6 +149,15 @@ def _httpx_timeout(t: Timeout) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
 
 
+class _HeaderKey(tuple[Any, ...]):
+    """The header values a merged set was made from (a cache key); its repr shows none."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<header values>"
+
+
 class _OpState:
     """What a runner knows about one operation: the last response, and whether a write
     was answered (a later parsing failure then means the write's outcome is unknown)."""
@@ -184,6 +194,8 @@ class HttpEngine:
         self.throttle = throttle
         self.hooks = hooks
         self.user_agent = user_agent
+        self._header_cache: dict[_HeaderKey, httpx.Headers] = {}
+        self._timeouts: dict[Timeout, httpx.Timeout] = {}
         install_log_redaction(f"invoicekit.{provider.name}",
                               type(provider).__module__.split(".")[0])
         self.register_secrets()
@@ -205,35 +217,80 @@ class HttpEngine:
     def build(self, req: Request, client: httpx.Client | httpx.AsyncClient,
               timeout: httpx.Timeout) -> httpx.Request:
         """The `httpx.Request` for *req*: path checked, headers merged and checked, body
-        encoded. Anything unsendable is `InvalidRequest`, raised before any I/O."""
+        encoded. Anything unsendable is `InvalidRequest`, raised before any I/O.
+
+        The merged and checked headers are kept per distinct set of header values (a
+        gateway sends a handful), and a request without a form or files, from a client
+        without cookies or default query parameters, is made directly as
+        `client.build_request` would make it, without merging the client's settings again
+        on every call (about a third of the time httpx spends building a request).
+        """
         url = self.url_for(req)
-        # `httpx.Headers` hides `Authorization` in its repr, and no plain local here holds
-        # the token: tracebacks rendered with their locals (error trackers) stay clean.
-        headers = httpx.Headers({"User-Agent": self.user_agent, "Accept": "application/json"})
-        self._add_headers(headers, self.provider.default_headers())
-        if req.authenticated:
-            self._add_headers(headers, self.provider.auth_headers())
-        self._add_headers(headers, req.headers)
+        headers = self._headers(req, client)
         if req.params:
             # Encoded here rather than passed as `params=`: httpx would parse and merge the
             # URL twice, which is most of its request-building cost (same encoding).
             url += "?" + urllib.parse.urlencode({k: str(v) for k, v in req.params.items()})
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout}
-        if req.files is not None:
-            kwargs["data"] = _Form(req.data or {})
-            kwargs["files"] = dict(req.files)
-        elif req.data is not None:
-            kwargs["data"] = _Form(req.data)
         try:
-            if req.files is None and req.data is None and req.json is not None:
-                # Not httpx's `json=`: it cannot write a Decimal as an exact JSON number.
-                kwargs["content"] = json_body(req.json)
-                headers.setdefault("Content-Type", "application/json")
+            if req.files is None and req.data is None:
+                content = None
+                if req.json is not None:
+                    # Not httpx's `json=`: it cannot write a Decimal as an exact JSON number.
+                    content = json_body(req.json)
+                    if "content-type" not in headers:
+                        headers = httpx.Headers(headers)
+                        headers["Content-Type"] = "application/json"
+                if not client.params and not client.cookies:
+                    return httpx.Request(req.method.upper(), url, headers=headers,
+                                         content=content,
+                                         extensions={"timeout": timeout.as_dict()})
+                return client.build_request(req.method.upper(), url, headers=headers,
+                                            content=content, timeout=timeout)
+            kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout,
+                                      "data": _Form(req.data or {})}
+            if req.files is not None:
+                kwargs["files"] = dict(req.files)
             return client.build_request(req.method.upper(), url, **kwargs)
         except (httpx.InvalidURL, TypeError, ValueError, RecursionError) as exc:
             raise errors.InvalidRequest(
                 f"cannot build {req.method.upper()} {req.path}: {type(exc).__name__}: "
                 f"{redact(str(exc))[:200]}", provider=self.provider.name) from exc
+
+    def _headers(self, req: Request, client: httpx.Client | httpx.AsyncClient) -> httpx.Headers:
+        """The client's headers, ours, the provider's and the request's, merged and checked;
+        kept for the next request with the same values (`InvalidRequest` if one is unsendable).
+
+        No plain local holds a header value (the key's repr shows none): a traceback
+        rendered with its locals (an error tracker) does not show the credentials.
+        """
+        key = _HeaderKey(self._header_values(req, client))
+        try:
+            cached = self._header_cache.get(key)
+        except TypeError:  # an unhashable header value: refused by _merge_headers
+            return self._merge_headers(req, client)
+        if cached is None:
+            cached = self._merge_headers(req, client)
+            if len(self._header_cache) >= _CACHE_SIZE:
+                self._header_cache.clear()  # credentials rotated many times: start again
+            self._header_cache[key] = cached
+        return cached
+
+    def _header_values(self, req: Request, client: httpx.Client | httpx.AsyncClient
+                       ) -> tuple[Any, ...]:
+        provider = self.provider
+        return (tuple(client.headers.raw), tuple(provider.default_headers().items()),
+                tuple(provider.auth_headers().items()) if req.authenticated else None,
+                tuple(req.headers.items()))
+
+    def _merge_headers(self, req: Request, client: httpx.Client | httpx.AsyncClient
+                       ) -> httpx.Headers:
+        headers = httpx.Headers(client.headers)
+        self._add_headers(headers, {"User-Agent": self.user_agent, "Accept": "application/json"})
+        self._add_headers(headers, self.provider.default_headers())
+        if req.authenticated:
+            self._add_headers(headers, self.provider.auth_headers())
+        self._add_headers(headers, req.headers)
+        return headers
 
     def _add_headers(self, headers: httpx.Headers, layer: Mapping[str, str]) -> None:
         for name, value in layer.items():
@@ -261,7 +318,11 @@ class HttpEngine:
         """
         provider = self.provider
         method = req.method.upper()
-        httpx_timeout = _httpx_timeout(timeout)
+        httpx_timeout = self._timeouts.get(timeout)
+        if httpx_timeout is None:
+            if len(self._timeouts) >= _CACHE_SIZE:
+                self._timeouts.clear()
+            httpx_timeout = self._timeouts[timeout] = _httpx_timeout(timeout)
         cap = self.retry.retry_after_cap
         attempt = 0
         refreshed = False
@@ -558,6 +619,23 @@ def _client_closed(name: str) -> errors.ConfigurationError:
         "the gateway is used", setting="http_client", provider=name)
 
 
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """*response* (already read and closed) without the stream httpx binds to it.
+
+    httpx's client wraps each response's stream in one that refers back to the response:
+    a reference cycle, so the response and its body outlive their last use until the
+    cyclic garbage collector runs, by which time they sit in its oldest generation. A
+    listing then holds several pages' bodies at once (a peak 1.2x higher over 100 pages
+    of 1,000 invoices than over one). Replaced by an empty stream, the body is freed as
+    soon as the page is done with it.
+    """
+    response.stream = _NO_STREAM
+    return response
+
+
+_NO_STREAM = httpx.ByteStream(b"")
+
+
 class SyncRunner:
     """Runs operations with `httpx.Client`: the caller's, if given (never closed by us)."""
 
@@ -596,7 +674,7 @@ class SyncRunner:
             if self.client.is_closed:
                 raise _client_closed(self.engine.provider.name)
             try:
-                return self.client.send(action.request, follow_redirects=False)
+                return _unbound(self.client.send(action.request, follow_redirects=False))
             except Exception as exc:
                 return exc
         if isinstance(action, _Sleep):
@@ -658,7 +736,7 @@ class AsyncRunner:
             if self.client.is_closed:
                 raise _client_closed(self.engine.provider.name)
             try:
-                return await self.client.send(action.request, follow_redirects=False)
+                return _unbound(await self.client.send(action.request, follow_redirects=False))
             except Exception as exc:
                 return exc
         if isinstance(action, _Sleep):

@@ -33,6 +33,7 @@ __all__ = [
     "available_providers",
     "connect",
     "connect_async",
+    "entry_points_of",
     "from_config",
     "from_config_async",
     "load_provider",
@@ -75,13 +76,18 @@ def register(name: str, provider_class: type[Provider]) -> None:
         _registered[name] = provider_class
 
 
-def _entry_points() -> dict[str, Any]:
+def entry_points_of(group: str) -> dict[str, Any]:
+    """The entry points of *group* by name (the first of a name wins), read fresh."""
     from importlib.metadata import entry_points
 
     found: dict[str, Any] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in entry_points(group=group):
         found.setdefault(ep.name, ep)
     return found
+
+
+def _entry_points() -> dict[str, Any]:
+    return entry_points_of(ENTRY_POINT_GROUP)
 
 
 def _installed_names() -> list[str]:

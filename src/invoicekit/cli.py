@@ -11,6 +11,7 @@ invoicekit void ID                         void an open invoice
 invoicekit send ID [--cc] [--attach-pdf]   email an invoice to its customer
 invoicekit sandbox [NAME] [--seed N]       run a provider's sandbox API on loopback
 invoicekit migrate ...                     move invoices between providers
+invoicekit fleet submit|status|worker|...  migrate many merchants on Celery workers
 invoicekit --version                       the core's and each plugin's version
 ```
 
@@ -65,7 +66,6 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-SANDBOX_GROUP = "invoicekit.sandboxes"
 _MIGRATE_MODULE = "invoicekit.migration._cli"
 
 
@@ -296,32 +296,19 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 
 
 def _sandbox_entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
+    from .testing._fake import sandbox_entry_points
 
-    found: dict[str, Any] = {}
-    for ep in entry_points(group=SANDBOX_GROUP):
-        found.setdefault(ep.name, ep)
-    return found
+    return sandbox_entry_points()
 
 
 def _load_sandbox(name: str) -> type[Any]:
-    from .testing.sandbox import SandboxServer
+    from .testing._fake import find_sandbox
 
-    eps = _sandbox_entry_points()
-    if name not in eps:
-        installed = ", ".join(sorted(eps)) or "none"
+    cls = find_sandbox(name)
+    if cls is None:
+        installed = ", ".join(sorted(_sandbox_entry_points())) or "none"
         raise errors.ConfigurationError(
             f"no sandbox named {name!r}; installed: {installed} (`invoicekit sandbox --list`)",
-            setting="sandbox")
-    try:
-        cls = eps[name].load()
-    except Exception as exc:
-        raise errors.ConfigurationError(
-            f"sandbox {name!r} is installed but failed to load: {type(exc).__name__}: {exc}",
-            setting="sandbox") from exc
-    if not isinstance(cls, type) or not issubclass(cls, SandboxServer):
-        raise errors.ConfigurationError(
-            f"entry point {name!r} in {SANDBOX_GROUP} is not a SandboxServer subclass",
             setting="sandbox")
     return cls
 
@@ -725,8 +712,10 @@ def _cmd_sandbox_list(args: argparse.Namespace, *, usage: bool) -> int:
              "Run a provider's sandbox (an emulator of its API) on loopback, until Ctrl-C.\n"
              f"`{PROG} sandbox NAME --help` lists that sandbox's own options.\n")
     if not rows:
+        from .testing._fake import SANDBOX_ENTRY_POINT_GROUP
+
         _out("no sandboxes are installed (plugins register them in the entry-point group "
-             f"{SANDBOX_GROUP})")
+             f"{SANDBOX_ENTRY_POINT_GROUP})")
         return EXIT_OK
     _table(["SANDBOX", "DISTRIBUTION", "DEFAULT PORT"],
            [[r["name"], r["distribution"], "FAILED TO LOAD" if r["error"] else r["port"]]
@@ -759,13 +748,11 @@ def _seeding(cls: type[Any], *, as_json_: bool = False) -> type[Any]:
 
         def serve_forever(self) -> None:
             if self.seed_count:
-                seed = getattr(self, "seed", None)
-                if not callable(seed):
-                    self.stop()
-                    raise errors.ConfigurationError(
-                        f"the {self.name} sandbox cannot pre-create invoices (no seed())",
-                        setting="seed")
-                created = seed(self.seed_count)
+                try:
+                    created = self.seed(self.seed_count)
+                except errors.InvoiceKitError:
+                    self.stop()  # e.g. a sandbox without sample_draft(): nothing to seed with
+                    raise
                 sys.stdout.write(json.dumps({"seeded": list(created)}) + "\n" if self.as_json
                                  else f"seeded {len(created)} invoices: {', '.join(created)}\n")
                 sys.stdout.flush()
@@ -774,10 +761,9 @@ def _seeding(cls: type[Any], *, as_json_: bool = False) -> type[Any]:
         def describe(self) -> str:
             if not self.as_json:
                 return str(super().describe())
-            settings = getattr(self, "settings", None)
             # The sandbox's public test credentials, as `connect(name, **settings)` takes them.
-            found = settings() if callable(settings) else {}
-            return json.dumps({"sandbox": self.name, "url": self.url, "settings": found})
+            return json.dumps({"sandbox": self.name, "url": self.url,
+                               "settings": self.settings()})
 
     Seeding.__name__ = Seeding.__qualname__ = cls.__name__
     return Seeding
@@ -963,6 +949,9 @@ def _parser() -> argparse.ArgumentParser:
     # The migration engine defines its own options; they are parsed when it runs.
     sub.add_parser("migrate", parents=[common], add_help=False,
                    help="move invoices between providers (see `migrate --help`)")
+    # The fleet (optional extra) defines its own commands; they are parsed when it runs.
+    sub.add_parser("fleet", parents=[common], add_help=False,
+                   help="migrate many merchants on Celery workers (see `fleet --help`)")
     return parser
 
 
@@ -998,7 +987,7 @@ def _parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
             setattr(args, name, default)
     if args.command is None and not args.version:
         parser.error("a command is required (see --help)")
-    if rest and args.command not in ("migrate", "sandbox"):
+    if rest and args.command not in ("migrate", "sandbox", "fleet"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args, rest
 
@@ -1022,6 +1011,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print_version(args)
         if args.command == "migrate":
             return _cmd_migrate(args, rest)
+        if args.command == "fleet":
+            from .fleet._cli import run as run_fleet
+
+            return run_fleet(rest, json_output=args.json)
         if args.command == "sandbox":
             return _cmd_sandbox(args, rest)
         return _COMMANDS[args.command](args)

@@ -48,7 +48,7 @@ from ._draft import (
     without_number,
 )
 from ._draft import marker as make_marker
-from ._journal import Category, Entry, Journal, State
+from ._journal import DEFAULT_LEASE_SECONDS, Category, Entry, Journal, State
 from ._policy import MigrationPolicy
 from ._report import MigrationReport, PlanEntry, Progress
 
@@ -141,7 +141,8 @@ class _Run:
     def __init__(self, source: Gateway | AsyncGateway, target: Gateway | AsyncGateway, *,
                  journal: str | os.PathLike[str], policy: MigrationPolicy | None,
                  resume: bool, plan_path: str | os.PathLike[str] | None,
-                 progress: ProgressCallback | None, settle: float) -> None:
+                 progress: ProgressCallback | None, settle: float,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         if source is target:
             raise errors.ConfigurationError("source and target are the same gateway")
         if (isinstance(settle, bool) or not isinstance(settle, int | float)
@@ -153,7 +154,7 @@ class _Run:
         self.policy = policy if policy is not None else MigrationPolicy()
         self.source_name = source.provider
         self.journal = Journal(journal, source=source.provider, target=target.provider,
-                               resume=resume)
+                               resume=resume, lease_seconds=lease_seconds)
         self.progress_cb = progress
         self.plan_file: IO[str] | None = None
         if plan_path is not None:
@@ -632,6 +633,7 @@ def migrate(
     page_size: int | None = None,
     progress: ProgressCallback | None = None,
     settle: float = DEFAULT_SETTLE,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> MigrationReport:
     """Copy every invoice of *source* to *target* exactly once, recorded in *journal*.
 
@@ -662,9 +664,13 @@ def migrate(
     looks for it first; only a copy still absent *settle* seconds after its outcome became
     unknown is written again. Make *settle* longer than the target may take to carry out
     a request its client gave up on.
+
+    *lease_seconds* is how long the journal's lease outlives a run that stops renewing it
+    (a killed worker on another machine) before another run may take the migration over.
     """
     run = _Run(source, target, journal=journal, policy=policy, resume=resume,
-               plan_path=plan_path, progress=progress, settle=settle)
+               plan_path=plan_path, progress=progress, settle=settle,
+               lease_seconds=lease_seconds)
 
     def drive(step: Step[T]) -> T:
         return _drive(step, source, target, run.journal)
@@ -795,6 +801,7 @@ async def migrate_async(
     page_size: int | None = None,
     progress: ProgressCallback | None = None,
     settle: float = DEFAULT_SETTLE,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> MigrationReport:
     """`migrate()` with async gateways and up to *concurrency* writes (and reads) at once.
 
@@ -806,7 +813,8 @@ async def migrate_async(
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise errors.InvalidRequest(f"concurrency must be a positive int, got {concurrency!r}")
     run = _Run(source, target, journal=journal, policy=policy, resume=resume,
-               plan_path=plan_path, progress=progress, settle=settle)
+               plan_path=plan_path, progress=progress, settle=settle,
+               lease_seconds=lease_seconds)
 
     commits = _GroupCommit(run.journal)
     committer = asyncio.create_task(commits.serve())

@@ -597,43 +597,55 @@ def register_sandbox(name: str, sandbox_class: type[SandboxServer]) -> None:
     _registered_sandboxes[name] = sandbox_class
 
 
-def _sandbox_entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
+def sandbox_entry_points() -> dict[str, Any]:
+    """The installed sandboxes' entry points (group `invoicekit.sandboxes`) by name."""
+    from .._registry import entry_points_of
 
-    found: dict[str, Any] = {}
-    for ep in entry_points(group=SANDBOX_ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep)
-    return found
+    return entry_points_of(SANDBOX_ENTRY_POINT_GROUP)
 
 
 def profiles() -> list[str]:
     """The fake's profiles: `default`, then every installed or registered sandbox's name."""
-    return [DEFAULT_PROFILE, *sorted(set(_sandbox_entry_points()) | set(_registered_sandboxes))]
+    return [DEFAULT_PROFILE, *sorted(set(sandbox_entry_points()) | set(_registered_sandboxes))]
 
 
-def _load_sandbox(profile: str) -> type[SandboxServer]:
+def find_sandbox(name: str) -> type[SandboxServer] | None:
+    """The sandbox class registered or installed as *name*; `None` if there is none, and
+    `ConfigurationError` for one that is installed but fails to load (the CLI's `sandbox`
+    command and the fake's profiles both find sandboxes here)."""
     from .sandbox import SandboxServer
 
-    registered = _registered_sandboxes.get(profile)
+    registered = _registered_sandboxes.get(name)
     if registered is not None:
         return registered
-    ep = _sandbox_entry_points().get(profile)
+    ep = sandbox_entry_points().get(name)
     if ep is None:
-        raise errors.ConfigurationError(
-            f"unknown fake profile {profile!r}; expected one of {', '.join(profiles())} "
-            "(a platform's profile comes with its plugin's sandbox)",
-            setting="profile", provider="fake")
+        return None
     try:
         cls = ep.load()
     except Exception as exc:
         raise errors.ConfigurationError(
-            f"the {profile!r} sandbox is installed but failed to load: "
-            f"{type(exc).__name__}: {exc}", setting="profile", provider="fake") from exc
+            f"sandbox {name!r} is installed but failed to load: {type(exc).__name__}: {exc}",
+            setting="sandbox") from exc
     if not isinstance(cls, type) or not issubclass(cls, SandboxServer):
         raise errors.ConfigurationError(
-            f"entry point {profile!r} in {SANDBOX_ENTRY_POINT_GROUP} is not a SandboxServer",
-            setting="profile", provider="fake")
+            f"entry point {name!r} in {SANDBOX_ENTRY_POINT_GROUP} is not a SandboxServer "
+            "subclass", setting="sandbox")
     return cls
+
+
+def _load_sandbox(profile: str) -> type[SandboxServer]:
+    try:
+        found = find_sandbox(profile)
+    except errors.ConfigurationError as exc:
+        raise errors.ConfigurationError(f"fake profile {profile!r}: {exc.message}",
+                                        setting="profile", provider="fake") from exc
+    if found is None:
+        raise errors.ConfigurationError(
+            f"unknown fake profile {profile!r}; expected one of {', '.join(profiles())} "
+            "(a platform's profile comes with its plugin's sandbox)",
+            setting="profile", provider="fake")
+    return found
 
 
 class _Profile:
@@ -897,4 +909,4 @@ def connect_fake(settings: Mapping[str, Any], *, asynchronous: bool
     return FakeGateway(**settings)
 
 
-__all__ += ["connect_fake"]
+__all__ += ["connect_fake", "find_sandbox", "sandbox_entry_points"]

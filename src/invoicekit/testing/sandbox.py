@@ -468,6 +468,17 @@ class SandboxServer:
         raise UnsupportedFeature(f"the {self.name} sandbox offers no sample draft",
                                  feature="sample_draft", provider=self.name)
 
+    def seed(self, count: int) -> list[str]:
+        """Create *count* invoices from `sample_draft(1..count)` through the platform's own
+        provider (`invoicekit.connect(self.name, **self.settings())`, so they are what the
+        API itself would hold); returns their ids. `invoicekit sandbox NAME --seed N` calls
+        it once the sandbox listens, so a first `invoicekit list` shows something."""
+        from .._registry import connect
+
+        drafts = [self.sample_draft(n) for n in range(1, count + 1)]
+        with connect(self.name, **self.settings()) as gw:
+            return [gw.create_invoice(draft).id for draft in drafts]
+
     # ---- running from the command line --------------------------------------------------
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:

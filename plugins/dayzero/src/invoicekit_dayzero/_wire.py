@@ -433,8 +433,9 @@ def to_invoice(data: Any) -> Invoice:
         line_total = memo_get(amount)
         if line_total is None:
             line_total = memo[amount] = Money(Decimal(amount).scaleb(-exponent, _EXACT), code)
-        items.append(LineItem(name=name, quantity=Decimal(quantity), unit_price=price,
-                              total=line_total))
+        # Positional (name, quantity, unit_price, discount, tax_rate, tax, total): the
+        # model's fast constructor binds them without matching keywords, per line.
+        items.append(LineItem(name, Decimal(quantity), price, None, None, None, line_total))
     customer = None
     if customer_id is not None or customer_name or customer_email:
         customer = Customer(id=customer_id, name=customer_name, email=customer_email)

@@ -240,30 +240,16 @@ class DayZeroSandbox(SandboxServer):
             self.invoices[invoice_id]["status"] = status
 
     def seed(self, count: int) -> list[str]:
-        """Create *count* invoices for the default business through the plugin's own
-        gateway, finalizing two in three (the others stay drafts); returns their ids.
-
-        `invoicekit sandbox dayzero --seed N` calls this once the sandbox listens, so a
-        first `invoicekit list` shows something.
-        """
-        from decimal import Decimal
-
+        """The base class's seed (invoices from `sample_draft`, created through the plugin's
+        own gateway), then two in three finalized: a first `invoicekit list` shows open
+        invoices and drafts, as a real business has."""
         import invoicekit
 
-        due = _now().date() + dt.timedelta(days=30)
-        ids = []
-        with invoicekit.connect("dayzero", **self.settings()) as gw:
-            for n in range(1, count + 1):
-                price = invoicekit.Money("12.50", "USD")
-                invoice = gw.create_invoice(invoicekit.InvoiceDraft(
-                    customer=invoicekit.Customer(name=f"Customer {n}",
-                                                 email=f"customer{n}@example.com"),
-                    currency="USD", due_date=due, description=f"Order {n}",
-                    items=(invoicekit.LineItem(name=f"Item {n}", quantity=Decimal(n % 3 + 1),
-                                               unit_price=price),)))
+        ids = super().seed(count)
+        with invoicekit.connect(self.name, **self.settings()) as gw:
+            for n, invoice_id in enumerate(ids, start=1):
                 if n % 3:
-                    invoice = gw.finalize_invoice(invoice)
-                ids.append(invoice.id)
+                    gw.finalize_invoice(invoice_id)
         return ids
 
     def describe(self) -> str:

@@ -422,22 +422,6 @@ class SallaSandbox(SandboxServer):
             return [copy.deepcopy(i) for i in self.invoices.values()
                     if str(i["order_id"]) == order_id]
 
-    def seed(self, count: int) -> list[str]:
-        """Issue *count* tax invoices, each from a new order, through the plugin's own
-        gateway (so they are what the API itself would hold); returns their ids.
-
-        `invoicekit sandbox salla --seed N` calls this once the sandbox listens, so a
-        first `invoicekit list` shows something.
-        """
-        import invoicekit
-
-        with invoicekit.connect("salla", **self.settings()) as gw:
-            return [gw.create_invoice(invoicekit.InvoiceDraft(
-                        order_id=self.add_order(customer=f"عميل {n}",
-                                                email=f"customer{n}@example.sa"),
-                        from_order=True)).id
-                    for n in range(1, count + 1)]
-
     def describe(self) -> str:
         """Connection details (what `invoicekit sandbox salla` prints)."""
         plan = self.plan or "none"
