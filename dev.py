@@ -42,9 +42,8 @@ import time
 import venv
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from dataclasses import replace as dc_replace
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -471,8 +470,7 @@ def sdist_tests(env: Path, work: Path, sdists: list[Path]) -> None:
 # ---- mutation testing ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MutationTarget:
+class MutationTarget(NamedTuple):
     """One module that carries a promise, the tests that guard it and the part mutated.
 
     *project* is the distribution's folder (the core or a plugin), *module* the file under
@@ -607,7 +605,7 @@ def mutate(names: list[str], *, full: bool = False) -> int:
     for name in names or list(MUTATION_TARGETS):
         target = MUTATION_TARGETS[name]
         if full:
-            target = dc_replace(target, functions=("*",))
+            target = target._replace(functions=("*",))
         work = mutation_workdir(name, target)
         print(f"== mutate {name}: {target.project}/src/{target.module}", flush=True)
         started = time.monotonic()

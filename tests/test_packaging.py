@@ -228,7 +228,8 @@ def test_an_unknown_dev_command_fails_before_building_anything(tmp_path: Path) -
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "unknown command 'foo'; try: demo, test, lint, docs, bench, matrix, package, sandbox")
+        "unknown command 'foo'; try: demo, test, lint, docs, bench, matrix, package, sandbox, "
+        "mutate")
     assert result.stdout == ""
     assert not (tmp_path / ".venv").exists()
 
