@@ -89,6 +89,7 @@ def test_manifest_refuses_what_it_cannot_run(tmp_path: Path, text: str, message:
 
 
 def test_make_app_without_a_broker_says_how_to_name_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("celery", reason="needs the fleet extra: pip install 'invoicekit[fleet]'")
     monkeypatch.delenv("INVOICEKIT_FLEET_BROKER", raising=False)
     with pytest.raises(errors.ConfigurationError, match="pass --broker URL or set "
                                                         "INVOICEKIT_FLEET_BROKER"):
