@@ -120,3 +120,29 @@ def test_a_parser_that_returns_no_error_is_named_in_the_cause() -> None:
         gw.get_invoice("7")
     assert isinstance(info.value.__cause__, TypeError)
     assert str(info.value.__cause__) == "error_from_response returned str"
+
+
+def test_a_300_answer_is_not_a_success() -> None:
+    """2xx ends at 299: a 300 (multiple choices) is a redirect the engine never follows."""
+    script = Script(httpx.Response(300, json=THING, headers={"Location": "/elsewhere"}))
+    with instant_waits(), gateway(script) as gw, pytest.raises(
+            errors.ProviderUnavailable, match="unexpected HTTP 300 redirect to '/elsewhere'"):
+        gw.get_invoice("7")
+    assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize(("retry_after", "retried"), [("30", True), ("31", False)])
+def test_a_retry_after_equal_to_the_cap_is_waited_one_past_it_is_not(
+        retry_after: str, retried: bool) -> None:
+    script = Script(httpx.Response(503, json={"message": "busy"},
+                                   headers={"Retry-After": retry_after}),
+                    httpx.Response(200, json=THING))
+    policy = RetryPolicy(max_retries=1, retry_after_cap=30)
+    with instant_waits(), gateway(script, retry=policy, throttle=False) as gw:
+        if retried:
+            assert gw.get_invoice("7").number == "INV-7"
+        else:
+            with pytest.raises(errors.ProviderUnavailable) as info:
+                gw.get_invoice("7")
+            assert info.value.retry_after == 31
+    assert len(script.seen) == (2 if retried else 1)
