@@ -194,7 +194,7 @@ def test_lower_bounds_are_the_tested_minimums() -> None:
     # on_missing_entrypoints_callback (both checked against the releases before them).
     assert dev.lower_bounds() == {"httpx": "0.27", "attrs": "23.1", "cattrs": "24.1",
                                   "stevedore": "5.6", "sniffio": "1.3", "msgspec": "0.18",
-                                  "rich": "13", "pytest": "8.2", "psycopg": "3.1.4",
+                                  "rich": "13.3.3", "pytest": "8.2", "psycopg": "3.1.4",
                                   "celery": "5.7", "redis": "6.4"}
     assert dev.build_backend_lower_bound() == "1.27"
 
