@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,18 +21,13 @@ from typing import Any
 
 import attrs
 import pytest
+from pg_support import free_port  # the migration tests' helper (on sys.path via conftest)
 
 import invoicekit
 from invoicekit import InvoiceDraft
 from invoicekit.migration import marker
 
 HOW_REDIS = "install the Redis server (Debian: `apt-get install redis-server`)"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -34,7 +34,8 @@ def _binaries() -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on loopback (for a throwaway server of the tests)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -66,7 +67,7 @@ def postgres_server() -> Iterator[str]:
     subprocess.run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
                     "--no-sync", "-E", "UTF8", "--locale=C"], check=True,
                    capture_output=True, cwd=base, **as_user)  # type: ignore[arg-type]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
          "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={base}",
