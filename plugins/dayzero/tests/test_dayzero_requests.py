@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -292,7 +293,8 @@ def test_ids_are_checked_before_any_request(mock_gw: invoicekit.Gateway, recorde
                  mock_gw.get_pdf_url, mock_gw.send_invoice):
         with pytest.raises(errors.InvalidRequest, match="not a valid DayZero id"):
             call(bad)
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest,
+                       match=f"^dayzero: {re.escape(repr(bad or 'x'))} is not a valid DayZero id"):
         list(mock_gw.list_invoices(InvoiceQuery(customer_id=bad or "x")))
     assert recorder.requests == []
 
