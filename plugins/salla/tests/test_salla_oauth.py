@@ -133,8 +133,12 @@ def test_spent_refresh_token_needs_reauthorisation(sandbox: SallaSandbox, connec
     assert caught.value.code == "invalid_grant"
     assert settings["refresh_token"] not in str(caught.value)
     # Reusing a spent refresh token revokes the whole chain, the first gateway's too.
-    with pytest.raises(errors.AuthenticationError):
+    with pytest.raises(errors.AuthenticationError) as revoked:
         first.get_invoice(order_invoice)
+    assert (revoked.value.status, revoked.value.code) == (400, "invalid_grant")
+    assert revoked.value.message == (
+        "Salla refused the refresh token (invalid_grant): it was already used or revoked; "
+        "the merchant must authorise the app again")
     assert sandbox.snapshot() == before
 
 
