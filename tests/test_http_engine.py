@@ -116,13 +116,16 @@ def test_gateway_timeout_applies_to_an_injected_client_too() -> None:
 def test_max_retries_per_call_overrides_the_gateway() -> None:
     script = Script(httpx.Response(503, json={"message": "down"}))
     with mock_gateway(script, max_retries=4) as gw:
-        with pytest.raises(errors.ProviderUnavailable):
+        with pytest.raises(errors.ProviderUnavailable) as info:
             gw.with_options(max_retries=0).get_invoice("7")
+        assert (info.value.status, info.value.message) == (503, "down")
         assert len(script.seen) == 1
-        with pytest.raises(errors.ProviderUnavailable):
+        with pytest.raises(errors.ProviderUnavailable) as info:
             gw.with_options(max_retries=DEFAULT).get_invoice("7")
+        assert (info.value.status, info.value.message) == (503, "down")
         assert len(script.seen) == 1 + 5
-        with pytest.raises(errors.ConfigurationError):
+        with pytest.raises(errors.ConfigurationError,
+                           match=r"^max_retries must be a non-negative int, got -1$"):
             gw.with_options(max_retries=-1)
 
 
@@ -231,7 +234,9 @@ def test_an_absolute_url_must_be_https_too() -> None:
         response = yield Request("GET", "", absolute_url="http://evil.example/steal")
         return response
 
-    with mock_gateway(script) as gw, pytest.raises(errors.ConfigurationError):
+    with mock_gateway(script) as gw, pytest.raises(errors.ConfigurationError, match=(
+            r"^absolute_url 'http://evil\.example/steal' is plain http; use https "
+            r"\(plain http is allowed for loopback only\)$")):
         gw.run(leaky())
     assert script.seen == []
 
@@ -329,7 +334,10 @@ def test_a_custom_transport_bug_is_typed_and_not_retried() -> None:
         gw.get_invoice("7")
     assert len(script.seen) == 1
     assert isinstance(caught.value.__cause__, RuntimeError)
-    with mock_gateway(script) as gw, pytest.raises(errors.OutcomeUnknown):
+    with mock_gateway(script) as gw, pytest.raises(errors.OutcomeUnknown, match=(
+            r"^httpkit: POST /things failed after it may have reached httpkit "
+            r"\(RuntimeError: transport bug\); the write may or may not have happened and was "
+            r"not repeated$")):
         gw.create_invoice(InvoiceDraft(number="A"))
 
 
@@ -381,7 +389,7 @@ def test_backoff_is_exponential_and_capped(caplog: pytest.LogCaptureFixture) -> 
     caplog.set_level(logging.INFO, logger="invoicekit")
     policy = RetryPolicy(max_retries=5, backoff_initial=0.5, backoff_max=3.0, jitter=False)
     with mock_gateway(Script(httpx.Response(503)), retry=policy) as gw, \
-            pytest.raises(errors.ProviderUnavailable):
+            pytest.raises(errors.ProviderUnavailable, match=r"^httpkit: HTTP 503: no body$"):
         gw.get_invoice("7")
     assert _retry_delays(caplog) == [0.5, 1.0, 2.0, 3.0, 3.0]
 
@@ -390,7 +398,7 @@ def test_backoff_jitter_stays_under_the_ceiling(caplog: pytest.LogCaptureFixture
     caplog.set_level(logging.INFO, logger="invoicekit")
     policy = RetryPolicy(max_retries=6, backoff_initial=1.0, backoff_max=4.0)
     with mock_gateway(Script(httpx.Response(504)), retry=policy) as gw, \
-            pytest.raises(errors.ProviderUnavailable):
+            pytest.raises(errors.ProviderUnavailable, match=r"^httpkit: HTTP 504: no body$"):
         gw.get_invoice("7")
     delays = _retry_delays(caplog)
     assert len(delays) == 6
@@ -493,7 +501,7 @@ def test_a_failing_hook_never_breaks_a_call(caplog: pytest.LogCaptureFixture) ->
 
 
 def test_hooks_must_be_callable() -> None:
-    with pytest.raises(errors.ConfigurationError):
+    with pytest.raises(errors.ConfigurationError, match=r"^a hook must be callable, got 42$"):
         HttpHooks(on_request=[42])  # type: ignore[list-item]
 
 
@@ -582,8 +590,9 @@ def test_a_401_for_a_missing_scope_does_not_refresh() -> None:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     gw = invoicekit.Gateway(ScopedRefreshing(token="tok_stale_abcdef123"),
                             base_url="https://things.example/api", http_client=client)
-    with pytest.raises(errors.PermissionDenied):
+    with pytest.raises(errors.PermissionDenied) as info:
         gw.get_invoice("7")
+    assert (info.value.status, info.value.message) == (401, "token lacks a scope")
     assert seen == ["things.example"], "renewing the token cannot add a scope"
     client.close()
 
