@@ -14,9 +14,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Test files that other work in flight still edits. Each is listed only while it has offenders;
-#: `test_exemptions_are_still_needed` fails once an exempt file is clean, so the set shrinks.
-EXEMPT: frozenset[str] = frozenset()
+#: Test files that other work in flight was editing when this guard was added (their unchecked
+#: `pytest.raises` are fixed there, then the file leaves this set). Each is listed only while
+#: it has offenders: `test_exemptions_are_still_needed` fails once an exempt file is clean.
+EXEMPT: frozenset[str] = frozenset({
+    "plugins/dayzero/tests/test_dayzero_reader.py",
+    "plugins/dayzero/tests/test_dayzero_wire.py",
+    "plugins/salla/tests/test_salla_reader.py",
+    "plugins/salla/tests/test_salla_wire.py",
+    "tests/migration/test_journal.py",
+    "tests/test_reliability_secrets.py",
+})
 
 
 def _test_files() -> list[Path]:

@@ -205,9 +205,11 @@ def test_a_write_that_never_happened_is_written_after_reconciliation(
 
 def test_a_crash_after_the_write_is_found_on_resume(
         salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
-    dying = LostAnswer(dayzero, at=5, error=KeyboardInterrupt())
-    with pytest.raises(KeyboardInterrupt):
+    crash = KeyboardInterrupt()
+    dying = LostAnswer(dayzero, at=5, error=crash)
+    with pytest.raises(KeyboardInterrupt) as info:
         migrate(salla, dying, journal=journal, policy=policy())  # type: ignore[arg-type]
+    assert info.value is crash  # the run's own interrupt, not one raised while handling it
     rows = journal_rows(journal)
     assert [s for s, (state, _) in rows.items() if state == "in_flight"] != []
     report = migrate(salla, dayzero, journal=journal, policy=policy(), resume=True)
@@ -339,9 +341,10 @@ def test_async_cancellation_leaves_writes_for_reconciliation(
             await asyncio.sleep(0)
             if sum(1 for c in target.calls if c.operation == "create_invoice") >= 3:
                 break
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
+        task.cancel("the operator stopped the run")
+        with pytest.raises(asyncio.CancelledError, match=r"^the operator stopped the run$"):
             await task
+        assert task.cancelled()
 
     asyncio.run(main())
     rows = journal_rows(journal)
