@@ -224,8 +224,10 @@ def test_success_false_to_a_read_is_a_provider_error(mock_gw: invoicekit.Gateway
                          "data": None})
     with pytest.raises(errors.ProviderError) as info:
         mock_gw.get_invoice(INVOICE_ID)
-    assert not isinstance(info.value, errors.ProviderUnavailable)
-    assert info.value.message == "Business suspended"
+    # the provider's refusal as such: not a 5xx-like outage that a retry could fix
+    assert type(info.value) is errors.ProviderError
+    assert (info.value.status, info.value.code, info.value.message) == (
+        200, "E1", "Business suspended")
 
 
 def test_send_with_cc_and_pdf(mock_gw: invoicekit.Gateway, recorder: Recorder) -> None:
