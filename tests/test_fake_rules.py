@@ -45,7 +45,7 @@ def test_default_creates_open_invoices_with_numbers_and_totals() -> None:
     assert inv.status is InvoiceStatus.OPEN
     assert inv.number == "INV-0001"
     assert inv.total == Money("7.50", "USD")  # from the items when no total is given
-    assert inv.balance_due == inv.total
+    assert inv.balance_due == Money("7.50", "USD")
     assert inv.issue_date == dt.date(2025, 3, 1)
     assert inv.currency == "USD"
 

@@ -62,7 +62,7 @@ def test_lifecycle_sync(gw: invoicekit.Gateway, sandbox: DayZeroSandbox) -> None
     assert paid.status is InvoiceStatus.PAID
     assert paid.provider_status == "stripe_paid"
     assert paid.balance_due == Money("0", "USD")
-    assert paid.amount_paid == paid.total
+    assert (paid.amount_paid, paid.total) == (Money("378.50", "USD"), Money("378.50", "USD"))
     before = sandbox.snapshot()
     with pytest.raises(errors.Conflict, match="Only open invoices can be voided"):
         gw.void_invoice(paid)
