@@ -7,9 +7,7 @@ logging, credential refresh and `connect_async` for a provider built on the laye
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -33,6 +31,7 @@ from invoicekit import (
     errors,
 )
 from invoicekit._registry import _registered
+from invoicekit._throttle import Throttle
 
 THING = {"data": {"id": 7, "number": "INV-7", "total": "90.50"}}
 Handler = Any
@@ -353,13 +352,14 @@ def test_retry_after_seconds_are_honoured(caplog: pytest.LogCaptureFixture) -> N
 
 def test_retry_after_as_an_http_date_is_honoured(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="invoicekit")
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    script = Script(httpx.Response(429, headers={"Retry-After": when}),
+    # The date is measured from "now": the throttle's injectable wall clock, fixed here, so
+    # the delay is exact whatever the real clock says. 1_700_000_000 is 2023-11-14T22:13:20Z.
+    throttle = Throttle(model=ThingsProvider.rate_limit_model, wall_clock=lambda: 1_700_000_000.0)
+    script = Script(httpx.Response(429, headers={"Retry-After": "Tue, 14 Nov 2023 22:13:50 GMT"}),
                     httpx.Response(200, json=THING))
-    with mock_gateway(script) as gw:
+    with mock_gateway(script, throttle=throttle) as gw:
         gw.get_invoice("7")
-    [delay] = _retry_delays(caplog)
-    assert 27.0 <= delay <= 30.0  # the date has one-second resolution
+    assert _retry_delays(caplog) == [30.0]
 
 
 def test_retry_after_past_the_cap_fails_at_once_and_holds_later_calls() -> None:

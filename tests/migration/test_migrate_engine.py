@@ -185,17 +185,42 @@ def test_outcome_unknown_is_reconciled_not_duplicated(
     assert_exactly_once(salla, dayzero, journal)
 
 
+class VirtualClock:
+    """`time.time` and `time.sleep` for a test: the clock starts at a fixed instant and only a
+    sleep moves it, so a settle time passes without waiting and regardless of the real clock."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    virtual = VirtualClock(1_767_225_600.0)  # 2026-01-01T00:00:00Z
+    monkeypatch.setattr(time, "time", virtual.time)
+    monkeypatch.setattr(time, "sleep", virtual.sleep)
+    return virtual
+
+
 def test_a_write_that_never_happened_is_written_after_reconciliation(
-        salla: FakeGateway, dayzero: FakeGateway, journal: Path) -> None:
+        salla: FakeGateway, dayzero: FakeGateway, journal: Path, clock: VirtualClock) -> None:
     dayzero.fail_next(errors.OutcomeUnknown("reset", provider="fake"),
                       operation="create_invoice")
     first = migrate(salla, dayzero, journal=journal, policy=policy(), settle=0.2)
+    assert clock.slept, "the run looked again until the settle time had passed"
     # not found, but "not found yet" proves nothing: left in flight, not written again
     assert first.reconciled == 0
     assert first.in_flight == (salla.invoices[0].id,)
     assert not first.ok
     assert copies_of(dayzero, salla.invoices[0].id) == []
-    time.sleep(0.3)  # the settle time has passed since the outcome became unknown
+    clock.sleep(0.3)  # the settle time has passed since the outcome became unknown
     report = migrate(salla, dayzero, journal=journal, policy=policy(), settle=0.2,
                      resume=True)
     assert report.reconciled == 0
