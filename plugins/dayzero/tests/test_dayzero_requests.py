@@ -314,3 +314,12 @@ async def test_async_gateway_sends_the_same_requests(recorder: Recorder) -> None
     assert_headers(recorder.last)
     assert body(recorder.last) == {"cc_sender": True}
     assert receipt.message_id is not None
+
+
+def test_a_listing_answered_with_a_bare_array_names_what_was_expected(
+        mock_gw: invoicekit.Gateway, recorder: Recorder) -> None:
+    recorder.reply(200, [1, 2])
+    with pytest.raises(errors.ProviderUnavailable) as info:
+        list(mock_gw.list_invoices())
+    assert (info.value.status, info.value.message) == (
+        200, "expected an invoice list page object from DayZero, got list (HTTP 200, body: [1,2])")
