@@ -94,18 +94,17 @@ def _offenders_in(body: list[ast.stmt], parents: Parents) -> Iterator[int]:
     for index, statement in enumerate(body):
         checked: set[int] = set()
         if isinstance(statement, ast.With | ast.AsyncWith):
-            later = _names_loaded(_following(body, index, parents))
             for item in statement.items:
-                if _is_pytest_raises(item.context_expr):
-                    var = item.optional_vars
-                    if isinstance(var, ast.Name) and var.id in later:
-                        checked.add(id(item.context_expr))
-        elif isinstance(statement, ast.Assign | ast.AnnAssign):
+                var = item.optional_vars
+                if (_is_pytest_raises(item.context_expr) and isinstance(var, ast.Name)
+                        and var.id in _names_loaded(_following(body, index, parents))):
+                    checked.add(id(item.context_expr))
+        elif (isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None
+                and _is_pytest_raises(statement.value)):
             # `info = pytest.raises(Error, func, arg)`: the callable form, checked if read later.
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             later = _names_loaded(_following(body, index, parents))
-            if (statement.value is not None and _is_pytest_raises(statement.value)
-                    and any(isinstance(t, ast.Name) and t.id in later for t in targets)):
+            if any(isinstance(t, ast.Name) and t.id in later for t in targets):
                 checked.add(id(statement.value))
         nested = list(_bodies(statement))
         nested_nodes = {id(n) for block in nested for s in block for n in ast.walk(s)}
