@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from migrate_support import TODAY, policy, salla_like_drafts
+from migrate_support import TODAY, VirtualClock, policy, salla_like_drafts
 
 import invoicekit
 from invoicekit import Invoice, InvoiceDraft, Money, errors
@@ -183,30 +182,6 @@ def test_outcome_unknown_is_reconciled_not_duplicated(
     assert report.reconciled == 1
     assert report.in_flight == ()
     assert_exactly_once(salla, dayzero, journal)
-
-
-class VirtualClock:
-    """`time.time` and `time.sleep` for a test: the clock starts at a fixed instant and only a
-    sleep moves it, so a settle time passes without waiting and regardless of the real clock."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock(1_767_225_600.0)  # 2026-01-01T00:00:00Z
-    monkeypatch.setattr(time, "time", virtual.time)
-    monkeypatch.setattr(time, "sleep", virtual.sleep)
-    return virtual
 
 
 def test_a_write_that_never_happened_is_written_after_reconciliation(
