@@ -272,7 +272,7 @@ def test_unexpected_error_is_one_line_unless_debug(capsys: pytest.CaptureFixture
     code, _, err = run(capsys, "providers")
     assert code == 70
     assert_one_line_error(err, "KeyError", "--debug")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"^'oops'$"):
         cli.main(["providers", "--debug"])
 
 

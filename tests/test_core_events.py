@@ -35,11 +35,13 @@ def test_not_sent_carries_the_error(gw: FakeGateway) -> None:
     seen: list[SendEvent] = []
     gw.events.on_not_sent(seen.append)
     invoice = gw.create_invoice(gw.sample_draft(1))
-    gw.fail_next(errors.ProviderUnavailable("down", provider="fake"), "send_invoice")
-    with pytest.raises(errors.ProviderUnavailable):
+    down = errors.ProviderUnavailable("down", provider="fake")
+    gw.fail_next(down, "send_invoice")
+    with pytest.raises(errors.ProviderUnavailable) as info:
         gw.send_invoice(invoice)
+    assert info.value is down
     assert [e.name for e in seen] == ["invoice_not_sent"]
-    assert isinstance(seen[0].error, errors.ProviderUnavailable)
+    assert seen[0].error is down
     assert seen[0].receipt is None
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import attrs
 import pytest
 
 from invoicekit import Customer, InvoiceDraft, InvoiceQuery, LineItem, Money, errors
-from invoicekit._money import MINOR_UNITS, normalize_currency
 
 
 @pytest.mark.parametrize("amount", [0.1, 90.5, 1.0])
@@ -19,9 +19,17 @@ def test_float_amount_is_refused_with_a_hint(amount: float) -> None:
     assert repr(str(amount)) in str(info.value)  # it suggests the exact string form
 
 
-@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-inf", "12abc", True, None, b"1"])
-def test_non_numbers_are_refused(amount: object) -> None:
-    with pytest.raises(errors.InvalidRequest):
+@pytest.mark.parametrize(("amount", "message"), [
+    ("NaN", "Money amount must be a finite number, got 'NaN'"),
+    ("Infinity", "Money amount must be a finite number, got 'Infinity'"),
+    ("-inf", "Money amount must be a finite number, got '-inf'"),
+    ("12abc", "Money amount '12abc' is not a number"),
+    (True, "Money amount must be a Decimal, int or numeric string, not a bool"),
+    (None, "Money amount must be a Decimal, int or numeric string, got NoneType"),
+    (b"1", "Money amount must be a Decimal, int or numeric string, got bytes"),
+])
+def test_non_numbers_are_refused(amount: object, message: str) -> None:
+    with pytest.raises(errors.InvalidRequest, match=f"^{re.escape(message)}$"):
         Money(amount, "USD")  # type: ignore[arg-type]
 
 
@@ -29,7 +37,7 @@ def test_float_quantity_and_tax_rate_are_refused() -> None:
     price = Money("10", "USD")
     with pytest.raises(errors.InvalidRequest, match="quantity"):
         LineItem(name="x", quantity=1.5, unit_price=price)  # type: ignore[arg-type]
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=r"^tax_rate must not be a float \(0\.15\)"):
         LineItem(name="x", quantity=1, unit_price=price, tax_rate=0.15)  # type: ignore[arg-type]
 
 
@@ -51,7 +59,8 @@ def test_unknown_currency_is_refused(code: str) -> None:
 
 
 def test_non_string_currency_is_refused() -> None:
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest,
+                       match=r"^currency must be a string ISO 4217 code, got int$"):
         Money("1", 840)  # type: ignore[arg-type]
 
 
@@ -59,19 +68,21 @@ def test_arithmetic_across_currencies_is_refused() -> None:
     usd, sar = Money("1", "USD"), Money("1", "SAR")
     with pytest.raises(errors.InvalidRequest, match="USD and SAR"):
         usd + sar
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest,
+                       match=r"^cannot subtract USD and SAR: convert one currency first$"):
         usd - sar
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest,
+                       match=r"^cannot compare USD and SAR: convert one currency first$"):
         _ = usd < sar
     assert usd != sar  # equality is allowed and false
 
 
 def test_arithmetic_with_plain_numbers_is_refused() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^cannot add Money and int$"):
         Money("1", "USD") + 1  # type: ignore[operator]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^cannot multiply Money by Money$"):
         Money("1", "USD") * Money("2", "USD")
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=r"^factor must not be a float \(1\.5\)"):
         Money("1", "USD") * 1.5
     assert Money("1.25", "USD") * 2 == Money("2.50", "USD")
 
@@ -91,20 +102,24 @@ def test_from_minor_is_exact(minor: int, code: str, amount: str) -> None:
     assert money.to_minor() == minor
 
 
-@pytest.mark.parametrize(("minor", "currency"), [
-    (12550, "USD"), (0, "usd"), (-7, " ر.س "), (10**40 + 1, "KWD"), (5, "JPY"),
+@pytest.mark.parametrize(("minor", "currency", "amount", "code", "exponent"), [
+    (12550, "USD", "125.50", "USD", -2),
+    (0, "usd", "0.00", "USD", -2),
+    (-7, " ر.س ", "-0.07", "SAR", -2),
+    (10**40 + 1, "KWD", "1" + "0" * 37 + ".001", "KWD", -3),  # exact past 28 digits
+    (5, "JPY", "5", "JPY", 0),
 ])
-def test_from_minor_builds_what_the_constructor_builds(minor: int, currency: str) -> None:
+def test_from_minor_builds_what_the_constructor_builds(minor: int, currency: str, amount: str,
+                                                       code: str, exponent: int) -> None:
     # from_minor skips the converters for values it has already made right; the result must
     # be indistinguishable from a constructed one (same type, same fields, same exponent).
     money = Money.from_minor(minor, currency)
-    code = normalize_currency(currency)
-    # From text, which is exact at any size (`scaleb` would round to 28 digits).
-    built = Money(Decimal(f"{minor}E-{MINOR_UNITS[code]}"), code)
     assert type(money) is Money
-    assert (money, repr(money), money.amount.as_tuple()) == (built, repr(built),
-                                                            built.amount.as_tuple())
-    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+    assert repr(money) == f"Money({amount!r}, {code!r})"
+    assert (money.amount, money.currency) == (Decimal(amount), code)
+    assert money.amount.as_tuple().exponent == exponent
+    assert money == Money(amount, code)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError, match="can't set attribute"):
         money.amount = Decimal(1)  # type: ignore[misc]
 
 
@@ -152,9 +167,9 @@ def test_document_pdf_must_be_a_pdf() -> None:
 def test_query_validates_page_size_and_dates() -> None:
     import datetime as dt
 
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=r"^page_size must be a positive int, got 0$"):
         InvoiceQuery(page_size=0)
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=r"^from_date is after to_date$"):
         InvoiceQuery(from_date=dt.date(2024, 2, 1), to_date=dt.date(2024, 1, 1))
 
 

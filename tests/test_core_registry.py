@@ -82,9 +82,10 @@ def test_unknown_setting_is_named_and_the_secret_never_echoed() -> None:
 
 
 def test_register_refuses_bad_names_and_classes() -> None:
-    with pytest.raises(errors.ConfigurationError):
+    with pytest.raises(errors.ConfigurationError, match=r"^invalid provider name 'Bad Name'$"):
         invoicekit.register("Bad Name", NeedsToken)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError,
+                       match=r"^provider_class must be a subclass of invoicekit\.Provider$"):
         invoicekit.register("ok", dict)  # type: ignore[arg-type]
 
 

@@ -58,7 +58,8 @@ def test_connect_finds_the_registered_provider(acme_sandbox: Any) -> None:
     with invoicekit.connect("acme", **acme_sandbox.settings()) as gw:
         assert gw.provider == "acme"
         assert "acme_sandbox_token" not in repr(gw)
-        with pytest.raises(errors.UnsupportedFeature):
+        with pytest.raises(errors.UnsupportedFeature,
+                           match=r"^acme: acme does not support void invoice$"):
             gw.void_invoice("acme_00000001")
 
 

@@ -52,19 +52,26 @@ class WrongNotFound(FakeProvider):
 Check = Callable[..., Coroutine[Any, Any, None]]
 
 
-@pytest.mark.parametrize(("provider", "check", "needs"), [
-    (WrongTotal(), c._check_round_trip, "make_draft"),
-    (FirstPageOnly(), c._check_listing, "make_draft"),
-    (NoIdCheck(), c._check_invalid_id, "invalid_id"),
-    (ClaimsVoid(), c._check_inside_capabilities, "make_draft"),
-    (WrongNotFound(), c._check_missing_id, "missing_id"),
+@pytest.mark.parametrize(("provider", "check", "needs", "complaint"), [
+    (WrongTotal(), c._check_round_trip, "make_draft",
+     r"^assert Money\('0\.01', 'EUR'\) == Money\('230\.00', 'EUR'\)"),
+    (FirstPageOnly(), c._check_listing, "make_draft",
+     r"^listing \(page_size=2\) missed \['inv_000003'\]"),
+    (NoIdCheck(), c._check_invalid_id, "invalid_id",
+     r"^get_invoice\('inv_\.\./x'\): expected InvalidRequest, got NotFound: fake: nope$"),
+    (ClaimsVoid(), c._check_inside_capabilities, "make_draft",
+     r"^an operation inside capabilities raised UnsupportedFeature: "
+     r"fake: fake does not support void invoice$"),
+    (WrongNotFound(), c._check_missing_id, "missing_id",
+     r"^get_invoice\('inv_999999'\): expected NotFound, got ProviderError: "
+     r"fake: invoice inv_999999 is gone$"),
 ])
 def test_contract_catches_a_broken_gateway(provider: FakeProvider, check: Check,
-                                           needs: str) -> None:
+                                           needs: str, complaint: str) -> None:
     gw = FakeGateway(provider)
     argument: Any = {"make_draft": provider.sample_draft, "invalid_id": "inv_../x",
                      "missing_id": "inv_999999"}[needs]
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=complaint):
         c._run_without_loop(check(c._SyncSubject(gw), argument))
 
 

@@ -23,8 +23,10 @@ def test_outbox_records_successful_sends_only(gw: FakeGateway) -> None:
     a = gw.create_invoice(gw.sample_draft(1))
     b = gw.create_invoice(attrs.evolve(gw.sample_draft(2), customer=None))
     gw.send_invoice(a)
-    with pytest.raises(errors.ValidationError):
+    with pytest.raises(errors.ValidationError) as info:
         gw.send_invoice(b)
+    assert (info.value.status, info.value.fields) == (
+        422, {"customer_email": ["the invoice's customer has no email address"]})
     assert [r.invoice_id for r in gw.outbox] == [a.id]
     assert gw.outbox[0].recipient == "customer1@example.com"
     assert gw.outbox[0].message_id == "fake-message-1"
@@ -53,10 +55,12 @@ def test_fail_next_fails_once(gw: FakeGateway) -> None:
 
 def test_fail_next_of_one_operation_waits_for_it(gw: FakeGateway) -> None:
     inv = gw.create_invoice(gw.sample_draft(1))
-    gw.fail_next(errors.OutcomeUnknown("lost answer", provider="fake"), "send_invoice")
+    lost = errors.OutcomeUnknown("lost answer", provider="fake")
+    gw.fail_next(lost, "send_invoice")
     assert gw.get_invoice(inv.id) == inv  # other operations are untouched
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown) as info:
         gw.send_invoice(inv)
+    assert info.value is lost
     assert gw.outbox == ()
     assert gw.send_invoice(inv).sent
     assert [c.operation for c in gw.calls][-2:] == ["send_invoice", "send_invoice"]
@@ -77,7 +81,8 @@ def test_fail_always_is_an_outage_until_cleared(gw: FakeGateway) -> None:
 def test_failure_injection_checks_its_arguments(gw: FakeGateway) -> None:
     with pytest.raises(ValueError, match="unknown operation"):
         gw.fail_next(errors.NotFound(), "delete_everything")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=(
+            r"^error must be an exception instance, got <class 'invoicekit\.errors\.NotFound'>$")):
         gw.fail_next(errors.NotFound)  # type: ignore[arg-type]
 
 
@@ -93,10 +98,13 @@ def test_seed_invoices_drafts_and_customers(gw: FakeGateway) -> None:
     assert [c.operation for c in gw.calls] == ["get_invoice"]  # seeding is not a call
     with pytest.raises(ValueError, match="already stored"):
         gw.seed(paid)
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=(
+            r"^fake: '\.\./x' is not a valid fake invoice id \(inv_ and digits\)$")):
         gw.seed(attrs.evolve(paid, id="../x"))
-    with pytest.raises(errors.Conflict):  # seeded numbers count for duplicates
+    with pytest.raises(errors.Conflict) as info:  # seeded numbers count for duplicates
         gw.create_invoice(attrs.evolve(gw.sample_draft(2), number="OLD-1"))
+    assert (info.value.status, info.value.fields) == (
+        409, {"invoice_number": ["invoice number 'OLD-1' is already used"]})
 
 
 def test_reset_forgets_everything(gw: FakeGateway) -> None:

@@ -87,7 +87,8 @@ def test_unsupported_operations_never_reach_the_platform() -> None:
     before = (len(gw.calls), sandbox.count())
     with pytest.raises(errors.UnsupportedFeature, match="credit note"):
         gw.void_invoice(inv)
-    with pytest.raises(errors.UnsupportedFeature):
+    with pytest.raises(errors.UnsupportedFeature,
+                       match=r"^salla: salla does not support finalize invoice$"):
         gw.finalize_invoice(inv)
     with pytest.raises(errors.UnsupportedFeature, match="ignore_unsupported"):
         gw.send_invoice(inv, SendOptions(cc_sender=True))
@@ -111,8 +112,10 @@ def test_the_dayzero_profile_is_dayzero() -> None:
     assert receipt.cc == "owner@sandbox.example"
     assert receipt.pdf_attached is True
     assert gw.void_invoice(opened).status is InvoiceStatus.VOID
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.Conflict) as info:
         gw.void_invoice(opened)
+    assert (info.value.status, info.value.message) == (
+        409, "Only open invoices can be voided; this invoice is void")
     assert [c.operation for c in gw.calls] == [
         "create_invoice", "send_invoice", "finalize_invoice", "send_invoice", "void_invoice",
         "void_invoice"]
@@ -167,7 +170,8 @@ def test_seed_and_reset_on_a_platform_profile() -> None:
 
 
 def test_salla_cannot_create_customers_so_seeding_one_is_refused() -> None:
-    with pytest.raises(errors.UnsupportedFeature):
+    with pytest.raises(errors.UnsupportedFeature,
+                       match=r"^salla: salla does not support create customer$"):
         fake("salla").seed(Customer(name="Eve", email="eve@example.com"))
 
 
@@ -218,8 +222,10 @@ def test_a_profile_costs_no_socket() -> None:
     inv = gw.create_invoice(gw.sample_draft(1))
     assert gw.get_invoice(inv.id).total == Money("230.00", "SAR")
     draft = InvoiceDraft(order_id=inv.order_id, from_order=True)
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.Conflict) as info:
         gw.create_invoice(draft)  # one tax invoice per order, as the sandbox says
+    assert (info.value.status, info.value.fields) == (
+        422, {"type": ["تم اصدار فاتورة للطلب سابقا"]})
 
 
 def test_a_sandbox_registered_in_process_is_a_profile(monkeypatch: pytest.MonkeyPatch) -> None:

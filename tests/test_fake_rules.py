@@ -6,6 +6,7 @@ The platform profiles are the plugins' sandboxes: see `test_fake_profiles.py`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import attrs
 import pytest
@@ -44,7 +45,7 @@ def test_default_creates_open_invoices_with_numbers_and_totals() -> None:
     assert inv.status is InvoiceStatus.OPEN
     assert inv.number == "INV-0001"
     assert inv.total == Money("7.50", "USD")  # from the items when no total is given
-    assert inv.balance_due == inv.total
+    assert inv.balance_due == Money("7.50", "USD")
     assert inv.issue_date == dt.date(2025, 3, 1)
     assert inv.currency == "USD"
 
@@ -74,8 +75,10 @@ def test_credit_note_needs_an_order_id() -> None:
 
 def test_empty_draft_is_invalid_and_nothing_is_stored() -> None:
     gw = fake()
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest) as info:
         gw.create_invoice(InvoiceDraft())
+    assert info.value.fields == {
+        "items": ["a draft needs line items, a total, a document or from_order=True"]}
     assert gw.invoices == ()
     assert gw.calls == ()  # refused before reaching the provider
 
@@ -103,8 +106,10 @@ def test_only_open_invoices_can_be_voided() -> None:
     with pytest.raises(errors.Conflict, match="only open"):
         gw.void_invoice(inv)
     draft = gw.create_invoice(usd_draft(order_id="9", options=FakeOptions(draft=True)))
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.Conflict) as info:
         gw.void_invoice(draft)
+    assert (info.value.status, info.value.fields) == (
+        409, {"status": ["only open invoices can be voided; this one is draft"]})
     with pytest.raises(errors.Conflict, match="void"):
         gw.send_invoice(inv)
 
@@ -124,7 +129,9 @@ def test_malformed_customer_email_is_refused_locally() -> None:
 
 @pytest.mark.parametrize("bad", ["inv_", "INV_1", "inv_1/../2", " inv_1", "inv_1\n", "٣", ""])
 def test_default_profile_refuses_malformed_ids(bad: str) -> None:
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=(
+            f"^fake: {re.escape(repr(bad))} is not a valid fake invoice id "
+            r"\(inv_ and digits\)$")):
         fake().get_invoice(bad)
 
 

@@ -7,9 +7,7 @@ logging, credential refresh and `connect_async` for a provider built on the laye
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -33,6 +31,7 @@ from invoicekit import (
     errors,
 )
 from invoicekit._registry import _registered
+from invoicekit._throttle import Throttle
 
 THING = {"data": {"id": 7, "number": "INV-7", "total": "90.50"}}
 Handler = Any
@@ -116,13 +115,16 @@ def test_gateway_timeout_applies_to_an_injected_client_too() -> None:
 def test_max_retries_per_call_overrides_the_gateway() -> None:
     script = Script(httpx.Response(503, json={"message": "down"}))
     with mock_gateway(script, max_retries=4) as gw:
-        with pytest.raises(errors.ProviderUnavailable):
+        with pytest.raises(errors.ProviderUnavailable) as info:
             gw.with_options(max_retries=0).get_invoice("7")
+        assert (info.value.status, info.value.message) == (503, "down")
         assert len(script.seen) == 1
-        with pytest.raises(errors.ProviderUnavailable):
+        with pytest.raises(errors.ProviderUnavailable) as info:
             gw.with_options(max_retries=DEFAULT).get_invoice("7")
+        assert (info.value.status, info.value.message) == (503, "down")
         assert len(script.seen) == 1 + 5
-        with pytest.raises(errors.ConfigurationError):
+        with pytest.raises(errors.ConfigurationError,
+                           match=r"^max_retries must be a non-negative int, got -1$"):
             gw.with_options(max_retries=-1)
 
 
@@ -231,7 +233,9 @@ def test_an_absolute_url_must_be_https_too() -> None:
         response = yield Request("GET", "", absolute_url="http://evil.example/steal")
         return response
 
-    with mock_gateway(script) as gw, pytest.raises(errors.ConfigurationError):
+    with mock_gateway(script) as gw, pytest.raises(errors.ConfigurationError, match=(
+            r"^absolute_url 'http://evil\.example/steal' is plain http; use https "
+            r"\(plain http is allowed for loopback only\)$")):
         gw.run(leaky())
     assert script.seen == []
 
@@ -329,7 +333,10 @@ def test_a_custom_transport_bug_is_typed_and_not_retried() -> None:
         gw.get_invoice("7")
     assert len(script.seen) == 1
     assert isinstance(caught.value.__cause__, RuntimeError)
-    with mock_gateway(script) as gw, pytest.raises(errors.OutcomeUnknown):
+    with mock_gateway(script) as gw, pytest.raises(errors.OutcomeUnknown, match=(
+            r"^httpkit: POST /things failed after it may have reached httpkit "
+            r"\(RuntimeError: transport bug\); the write may or may not have happened and was "
+            r"not repeated$")):
         gw.create_invoice(InvoiceDraft(number="A"))
 
 
@@ -345,13 +352,14 @@ def test_retry_after_seconds_are_honoured(caplog: pytest.LogCaptureFixture) -> N
 
 def test_retry_after_as_an_http_date_is_honoured(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="invoicekit")
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    script = Script(httpx.Response(429, headers={"Retry-After": when}),
+    # The date is measured from "now": the throttle's injectable wall clock, fixed here, so
+    # the delay is exact whatever the real clock says. 1_700_000_000 is 2023-11-14T22:13:20Z.
+    throttle = Throttle(model=ThingsProvider.rate_limit_model, wall_clock=lambda: 1_700_000_000.0)
+    script = Script(httpx.Response(429, headers={"Retry-After": "Tue, 14 Nov 2023 22:13:50 GMT"}),
                     httpx.Response(200, json=THING))
-    with mock_gateway(script) as gw:
+    with mock_gateway(script, throttle=throttle) as gw:
         gw.get_invoice("7")
-    [delay] = _retry_delays(caplog)
-    assert 27.0 <= delay <= 30.0  # the date has one-second resolution
+    assert _retry_delays(caplog) == [30.0]
 
 
 def test_retry_after_past_the_cap_fails_at_once_and_holds_later_calls() -> None:
@@ -381,7 +389,7 @@ def test_backoff_is_exponential_and_capped(caplog: pytest.LogCaptureFixture) -> 
     caplog.set_level(logging.INFO, logger="invoicekit")
     policy = RetryPolicy(max_retries=5, backoff_initial=0.5, backoff_max=3.0, jitter=False)
     with mock_gateway(Script(httpx.Response(503)), retry=policy) as gw, \
-            pytest.raises(errors.ProviderUnavailable):
+            pytest.raises(errors.ProviderUnavailable, match=r"^httpkit: HTTP 503: no body$"):
         gw.get_invoice("7")
     assert _retry_delays(caplog) == [0.5, 1.0, 2.0, 3.0, 3.0]
 
@@ -390,7 +398,7 @@ def test_backoff_jitter_stays_under_the_ceiling(caplog: pytest.LogCaptureFixture
     caplog.set_level(logging.INFO, logger="invoicekit")
     policy = RetryPolicy(max_retries=6, backoff_initial=1.0, backoff_max=4.0)
     with mock_gateway(Script(httpx.Response(504)), retry=policy) as gw, \
-            pytest.raises(errors.ProviderUnavailable):
+            pytest.raises(errors.ProviderUnavailable, match=r"^httpkit: HTTP 504: no body$"):
         gw.get_invoice("7")
     delays = _retry_delays(caplog)
     assert len(delays) == 6
@@ -493,7 +501,7 @@ def test_a_failing_hook_never_breaks_a_call(caplog: pytest.LogCaptureFixture) ->
 
 
 def test_hooks_must_be_callable() -> None:
-    with pytest.raises(errors.ConfigurationError):
+    with pytest.raises(errors.ConfigurationError, match=r"^a hook must be callable, got 42$"):
         HttpHooks(on_request=[42])  # type: ignore[list-item]
 
 
@@ -582,8 +590,9 @@ def test_a_401_for_a_missing_scope_does_not_refresh() -> None:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     gw = invoicekit.Gateway(ScopedRefreshing(token="tok_stale_abcdef123"),
                             base_url="https://things.example/api", http_client=client)
-    with pytest.raises(errors.PermissionDenied):
+    with pytest.raises(errors.PermissionDenied) as info:
         gw.get_invoice("7")
+    assert (info.value.status, info.value.message) == (401, "token lacks a scope")
     assert seen == ["things.example"], "renewing the token cannot add a scope"
     client.close()
 

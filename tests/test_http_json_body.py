@@ -3,7 +3,8 @@
 `json_body` hands plain JSON to the C encoder and JSON with `Decimal`s to a writer that
 formats only the `Decimal`s in Python; everything else goes to the recursive writer it
 always had (`_json_text`). That writer is the oracle: for any value, `json_body` returns
-the same bytes or raises the same error.
+the same bytes or raises the same error. Since both writers are the code under test, known
+values with their bytes written out by hand check the answer itself.
 """
 
 from __future__ import annotations
@@ -114,6 +115,68 @@ def _nested(depth: int, leaf: Any) -> Any:
 def test_nesting_around_the_fast_depth_limit(depth: int, leaf: Any) -> None:
     value = _nested(depth, leaf)
     assert _outcome(json_body, value) == _outcome(_reference, value)
+
+
+# Each value with the bytes (or the refusal) written out by hand from the JSON grammar, so the
+# properties above are not the only check: they compare two writers of the same module.
+@pytest.mark.parametrize(("value", "expected"), [
+    (Colour.RED, b"1"),
+    (Kind.INVOICE, b'"invoice"'),
+    (Cents("1.5"), b"1.5"),
+    (Text("x"), b'"x"'),
+    ({1, 2}, ("TypeError", "Object of type set is not JSON serializable")),
+    (b"bytes", ("TypeError", "Object of type bytes is not JSON serializable")),
+    (1 + 2j, ("TypeError", "Object of type complex is not JSON serializable")),
+    (float("nan"), ("ValueError", "Out of range float values are not JSON compliant")),
+    (float("inf"), ("ValueError", "Out of range float values are not JSON compliant")),
+    (Decimal("NaN"), ("ValueError", "Decimal('NaN') cannot be sent as a JSON number")),
+    (Decimal("sNaN"), ("ValueError", "Decimal('sNaN') cannot be sent as a JSON number")),
+    (Decimal("-0"), b"-0"),
+    (Decimal("1E+2"), b"100"),
+    (Decimal("0.000"), b"0.000"),
+    (Decimal("90.50"), b"90.50"),
+    ("\x00\x1f\"\\", b'"\\u0000\\u001f\\"\\\\"'),
+    ("ر.س", '"ر.س"'.encode()),
+    ({Text("k"): 1}, b'{"overridden":1}'),
+    ({1: 1}, b'{"1":1}'),
+    ({2.5: 1}, b'{"2.5":1}'),
+    ({Colour.RED: 1}, b'{"1":1}'),
+    ({Decimal("3.10"): 1}, b'{"3.10":1}'),
+    ((1, 2), b"[1,2]"),
+    (Dict(a=1), b'{"a":1}'),
+    (types.MappingProxyType({"a": Decimal("1.50")}), b'{"a":1.50}'),
+    (12345678901234567890123, b"12345678901234567890123"),
+    (1.5, b"1.5"),
+    (-0.0, b"-0.0"),
+    (1e300, b"1e+300"),
+])
+def test_known_values(value: Any, expected: bytes | tuple[str, str]) -> None:
+    want = ("ok", expected) if isinstance(expected, bytes) else expected
+    assert _outcome(json_body, value) == want
+
+
+def _nested_text(depth: int, leaf: str) -> bytes:
+    """`_nested(depth, leaf)` as JSON, built by hand: objects `{"k":...}` at even levels,
+    arrays at odd ones, no spaces."""
+    text = leaf
+    for i in range(depth):
+        text = f"[{text}]" if i % 2 else f'{{"k":{text}}}'
+    return text.encode()
+
+
+@pytest.mark.parametrize("depth", [0, 1, 63, 64, 65, 66, 120])
+@pytest.mark.parametrize(("leaf", "text"), [(1, "1"), (Decimal("2.50"), "2.50")])
+def test_nesting_around_the_fast_depth_limit_gives_the_known_text(depth: int, leaf: Any,
+                                                                  text: str) -> None:
+    assert json_body(_nested(depth, leaf)) == _nested_text(depth, text)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 63, 64, 65, 66, 120])
+def test_nesting_around_the_fast_depth_limit_refuses_what_json_cannot_hold(depth: int) -> None:
+    assert _outcome(json_body, _nested(depth, Decimal("NaN"))) == (
+        "ValueError", "Decimal('NaN') cannot be sent as a JSON number")
+    assert _outcome(json_body, _nested(depth, float("nan"))) == (
+        "ValueError", "Out of range float values are not JSON compliant")
 
 
 def test_a_cycle_is_refused_as_before() -> None:

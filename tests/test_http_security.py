@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -209,6 +210,12 @@ def test_hostile_ids_are_refused_before_any_request(
     assert sandbox.requests == []  # the server saw nothing
 
 
+def _refusal(hostile: str) -> str:
+    """The refusal of a malformed id: its repr (cut at 80 characters, so a huge id cannot
+    flood a log) and the provider's label for its ids."""
+    return f"^httpkit: {re.escape(repr(hostile)[:80])} is not a valid thing id$"
+
+
 def test_hostile_ids_are_refused_by_the_async_gateway_too(sandbox: ThingsSandbox) -> None:
     sandbox.clear_log()
 
@@ -217,9 +224,9 @@ def test_hostile_ids_are_refused_by_the_async_gateway_too(sandbox: ThingsSandbox
         async with invoicekit.AsyncGateway(ThingsProvider(token="tok_hostile_123456"),
                                            base_url=sandbox.url) as agw:
             for hostile in HOSTILE_IDS:
-                with pytest.raises(errors.InvalidRequest):
+                with pytest.raises(errors.InvalidRequest, match=_refusal(hostile)):
                     await agw.get_invoice(hostile)
-                with pytest.raises(errors.InvalidRequest):
+                with pytest.raises(errors.InvalidRequest, match=_refusal(hostile)):
                     await agw.send_invoice(hostile)
                 refused += 2
         return refused
@@ -228,11 +235,14 @@ def test_hostile_ids_are_refused_by_the_async_gateway_too(sandbox: ThingsSandbox
     assert sandbox.requests == []
 
 
-@pytest.mark.parametrize("value", [None, 3.0, True, b"1", ["1"], object()])
+@pytest.mark.parametrize(("value", "kind"), [
+    (None, "NoneType"), (3.0, "float"), (True, "bool"), (b"1", "bytes"), (["1"], "list"),
+    (object(), "object"),
+])
 def test_ids_of_the_wrong_type_are_refused(sandbox: ThingsSandbox, gateway: invoicekit.Gateway,
-                                           value: Any) -> None:
+                                           value: Any, kind: str) -> None:
     sandbox.clear_log()
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest, match=f"^httpkit: {kind} is not a valid thing id$"):
         gateway.get_invoice(value)
     assert sandbox.requests == []
 
@@ -304,9 +314,9 @@ def test_secret_never_shows_its_value() -> None:
     assert secret == Secret("s3cr3t-value-xyz")
     assert secret != Secret("other-value-xyz")
     assert secret != "s3cr3t-value-xyz"
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^secrets are not picklable$"):
         pickle.dumps(secret)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^a secret must be a string$"):
         Secret(12345678)  # type: ignore[arg-type]
 
 

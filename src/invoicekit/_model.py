@@ -88,10 +88,10 @@ def _opt_money(value: Money | None) -> Money | None:
 
 # The two converters below run for every line item a plugin builds (a listing builds
 # thousands): an already exact, finite `Decimal` skips the general conversion.
-def _opt_decimal(value: object) -> Decimal | None:
+def _tax_rate(value: object) -> Decimal | None:
     if value is None or (type(value) is Decimal and value.is_finite()):
         return value
-    return to_decimal(value, what="value")
+    return to_decimal(value, what="tax_rate")
 
 
 def _quantity(value: object) -> Decimal:
@@ -142,7 +142,7 @@ class LineItem:
     quantity: Decimal = attrs.field(converter=_quantity)
     unit_price: Money = attrs.field(converter=_opt_money)
     discount: Money | None = _money_field
-    tax_rate: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    tax_rate: Decimal | None = attrs.field(default=None, converter=_tax_rate)
     tax: Money | None = _money_field
     total: Money | None = _money_field
     sku: str | None = None
@@ -179,7 +179,7 @@ class Invoice:
     shipping: Money | None = _money_field
     cash_on_delivery: Money | None = _money_field
     discount: Money | None = _money_field
-    tax_rate: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    tax_rate: Decimal | None = attrs.field(default=None, converter=_tax_rate)
     tax: Money | None = _money_field
     total: Money | None = _money_field
     amount_paid: Money | None = _money_field
@@ -251,7 +251,7 @@ class InvoiceDraft:
     shipping: Money | None = _money_field
     cash_on_delivery: Money | None = _money_field
     discount: Money | None = _money_field
-    tax_rate: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    tax_rate: Decimal | None = attrs.field(default=None, converter=_tax_rate)
     tax: Money | None = _money_field
     total: Money | None = _money_field
     description: str | None = None

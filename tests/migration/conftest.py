@@ -6,6 +6,7 @@ real PostgreSQL server for the journal."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from invoicekit.testing import FakeGateway, FakeProvider
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from migrate_support import TODAY, salla_like_drafts
+from migrate_support import TODAY, VirtualClock, salla_like_drafts
 from pg_support import postgres_server
 
 
@@ -50,3 +51,12 @@ def postgres_url() -> Iterator[str]:
     saying how to install it, where the server or psycopg is missing)."""
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """`time.time` and `time.sleep` on a virtual clock for the test (see `VirtualClock`)."""
+    virtual = VirtualClock(1_767_225_600.0)  # 2026-01-01T00:00:00Z
+    monkeypatch.setattr(time, "time", virtual.time)
+    monkeypatch.setattr(time, "sleep", virtual.sleep)
+    return virtual

@@ -99,3 +99,21 @@ def fill_salla_store(sandbox: Any, orders: int) -> dict[str, str]:
                     kind=InvoiceKind.CREDIT_NOTE, order_id=order, from_order=True))
                 expected[note.id] = "cannot_carry"
     return expected
+
+
+class VirtualClock:
+    """`time.time` and `time.sleep` for a test: the clock starts at a fixed instant and only a
+    sleep moves it, so a settle time passes without waiting and regardless of the real clock."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        """The virtual now, in Unix seconds."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Move the clock on by *seconds* at once (and remember the wait)."""
+        self.slept.append(seconds)
+        self.now += seconds

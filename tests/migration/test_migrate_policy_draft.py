@@ -103,7 +103,7 @@ def test_conversion_rounds_half_up_and_keeps_the_invoice_adding_up() -> None:
     item = d.items[0]
     assert item.unit_price == Money("8.89", "USD")  # 33.35 * 0.2666 = 8.89111
     assert item.total == Money("26.67", "USD")      # 3 x 8.89: the line still adds up
-    assert d.subtotal == item.total
+    assert d.subtotal == Money("26.67", "USD")
     assert d.shipping == Money("6.13", "USD")       # 23 * 0.2666 = 6.1318
     assert d.tax == Money("4.92", "USD")            # 18.46 * 0.2666 = 4.921436
     assert d.total == Money("37.72", "USD")         # 26.67 + 6.13 + 4.92
@@ -150,6 +150,37 @@ def test_due_days_and_number_notes() -> None:
     assert bare.number is None
     assert "Source invoice number: 1\n[invoicekit-migrate src=salla:1128904162]" in (
         bare.description or "")
+
+
+# The journal's JSON form of a draft, written out by hand: amounts as [text, currency] pairs
+# so no digit or exponent is lost, keys sorted, Arabic kept as it is.
+_ONE_LINE_JSON = (
+    '{"cash_on_delivery":null,"currency":"USD","customer":{"email":null,"id":"c1","name":null,'
+    '"phone":null,"tax_id":null},"description":null,"discount":null,"document_url":null,'
+    '"due_date":null,"from_order":false,"issue_date":"2024-03-01","items":[{"discount":null,'
+    '"kind":null,"name":"شاحن","product_id":null,"quantity":"3","sku":null,"tax":null,'
+    '"tax_rate":null,"total":["26.67","USD"],"unit_price":["8.89","USD"]}],"kind":"invoice",'
+    '"number":null,"order_id":null,"shipping":null,"subtotal":null,"tax":null,"tax_rate":null,'
+    '"total":["26.67","USD"]}')
+_ONE_LINE = InvoiceDraft(
+    customer=Customer(id="c1"), issue_date=dt.date(2024, 3, 1), currency="USD",
+    items=(LineItem(name="شاحن", quantity=Decimal(3), unit_price=Money("8.89", "USD"),
+                    total=Money("26.67", "USD")),),
+    total=Money("26.67", "USD"))
+
+
+def test_draft_json_is_the_documented_form() -> None:
+    assert draft_to_json(_ONE_LINE) == _ONE_LINE_JSON
+    read = draft_from_json(_ONE_LINE_JSON)
+    assert read == _ONE_LINE
+    assert str(read.items[0].unit_price.amount) == "8.89"  # the exponent is kept
+    assert draft_to_json(InvoiceDraft(order_id="5", document_url="https://x.example/a.pdf",
+                                      kind=InvoiceKind.CREDIT_NOTE)) == (
+        '{"cash_on_delivery":null,"currency":null,"customer":null,"description":null,'
+        '"discount":null,"document_url":"https://x.example/a.pdf","due_date":null,'
+        '"from_order":false,"issue_date":null,"items":[],"kind":"credit_note","number":null,'
+        '"order_id":"5","shipping":null,"subtotal":null,"tax":null,"tax_rate":null,'
+        '"total":null}')
 
 
 def test_draft_json_round_trip_is_exact() -> None:

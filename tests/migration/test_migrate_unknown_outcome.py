@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from migrate_support import fill_salla_store, policy
+from migrate_support import VirtualClock, fill_salla_store, policy
 
 import invoicekit
 from invoicekit import Customer, Invoice, InvoiceDraft
@@ -133,7 +133,7 @@ def test_a_copy_still_unseen_stays_in_flight_and_the_next_run_looks_first(
 
 
 def test_a_write_that_never_landed_is_written_by_the_next_run_after_the_settle_time(
-        store: SallaSandbox, tmp_path: Path) -> None:
+        store: SallaSandbox, tmp_path: Path, clock: VirtualClock) -> None:
     journal = tmp_path / "j.db"
     with DayZeroSandbox() as dz:
         # the connection is reset before the handler runs: the write never happened, but
@@ -143,7 +143,7 @@ def test_a_write_that_never_landed_is_written_by_the_next_run_after_the_settle_t
         assert len(first.in_flight) == 1
         assert first.written == 3
         assert len(dz.invoices) == 3
-        time.sleep(0.6)  # more than the settle time since the outcome became unknown
+        clock.sleep(0.6)  # more than the settle time since the outcome became unknown
         second = run_sync(store, dz, journal, settle=0.5, resume=True)
         assert second.written == 1
         assert second.in_flight == ()

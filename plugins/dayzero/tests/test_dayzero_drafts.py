@@ -93,9 +93,11 @@ def test_credit_notes_and_documents_are_unsupported(mock_gw: invoicekit.Gateway,
     with pytest.raises(errors.UnsupportedFeature) as info:
         mock_gw.create_invoice(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
     assert info.value.feature == "credit_note"
-    with pytest.raises(errors.UnsupportedFeature):
+    with pytest.raises(errors.UnsupportedFeature,
+                       match=r"^dayzero: dayzero does not support document url$"):
         mock_gw.create_invoice(make_draft(1, document_url="https://x.example/a.pdf"))
-    with pytest.raises(errors.UnsupportedFeature):
+    with pytest.raises(errors.UnsupportedFeature,
+                       match=r"^dayzero: dayzero does not support from order$"):
         mock_gw.create_invoice(make_draft(1, from_order=True))
     assert recorder.requests == []
 
@@ -136,8 +138,11 @@ def test_a_create_checks_the_draft_once(gw: invoicekit.Gateway,
     invoice = gw.create_invoice(draft)
     assert seen == [draft]
     assert invoice.total == Money("761.00", "USD")  # 125.50 + 2 x 126.50 + 3 x 127.50
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest) as info:
         gw.create_invoice(make_draft(1, currency="SAR"))
+    assert info.value.fields == {"currency": [
+        "DayZero invoices can only be in USD, CAD, AUD, EUR, GBP; a SAR invoice cannot be "
+        "created on DayZero (convert the amounts first)"]}
     assert len(seen) == 2
 
 
@@ -153,6 +158,7 @@ async def test_an_async_create_checks_the_draft_once(agw: invoicekit.AsyncGatewa
 def test_features_are_refused_before_the_rules_run(mock_gw: invoicekit.Gateway,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     seen = _counting(monkeypatch)
-    with pytest.raises(errors.UnsupportedFeature):
+    with pytest.raises(errors.UnsupportedFeature) as info:
         mock_gw.create_invoice(make_draft(1, kind=InvoiceKind.CREDIT_NOTE))
+    assert (info.value.provider, info.value.feature) == ("dayzero", "credit_note")
     assert seen == []

@@ -45,8 +45,9 @@ def test_live_list_and_get(live: invoicekit.Gateway) -> None:
 
 
 def test_live_missing_invoice(live: invoicekit.Gateway) -> None:
-    with pytest.raises(errors.NotFound):
+    with pytest.raises(errors.NotFound) as info:
         live.get_invoice("00000000-0000-4000-8000-000000000000")
+    assert (info.value.provider, info.value.status) == ("dayzero", 404)
 
 
 @pytest.mark.skipif(not os.environ.get("DAYZERO_CUSTOMER_ID"),

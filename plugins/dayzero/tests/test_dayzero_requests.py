@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -223,8 +224,10 @@ def test_success_false_to_a_read_is_a_provider_error(mock_gw: invoicekit.Gateway
                          "data": None})
     with pytest.raises(errors.ProviderError) as info:
         mock_gw.get_invoice(INVOICE_ID)
-    assert not isinstance(info.value, errors.ProviderUnavailable)
-    assert info.value.message == "Business suspended"
+    # the provider's refusal as such: not a 5xx-like outage that a retry could fix
+    assert type(info.value) is errors.ProviderError
+    assert (info.value.status, info.value.code, info.value.message) == (
+        200, "E1", "Business suspended")
 
 
 def test_send_with_cc_and_pdf(mock_gw: invoicekit.Gateway, recorder: Recorder) -> None:
@@ -292,7 +295,8 @@ def test_ids_are_checked_before_any_request(mock_gw: invoicekit.Gateway, recorde
                  mock_gw.get_pdf_url, mock_gw.send_invoice):
         with pytest.raises(errors.InvalidRequest, match="not a valid DayZero id"):
             call(bad)
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest,
+                       match=f"^dayzero: {re.escape(repr(bad or 'x'))} is not a valid DayZero id"):
         list(mock_gw.list_invoices(InvoiceQuery(customer_id=bad or "x")))
     assert recorder.requests == []
 
@@ -310,3 +314,12 @@ async def test_async_gateway_sends_the_same_requests(recorder: Recorder) -> None
     assert_headers(recorder.last)
     assert body(recorder.last) == {"cc_sender": True}
     assert receipt.message_id is not None
+
+
+def test_a_listing_answered_with_a_bare_array_names_what_was_expected(
+        mock_gw: invoicekit.Gateway, recorder: Recorder) -> None:
+    recorder.reply(200, [1, 2])
+    with pytest.raises(errors.ProviderUnavailable) as info:
+        list(mock_gw.list_invoices())
+    assert (info.value.status, info.value.message) == (
+        200, "expected an invoice list page object from DayZero, got list (HTTP 200, body: [1,2])")

@@ -62,7 +62,7 @@ def test_lifecycle_sync(gw: invoicekit.Gateway, sandbox: DayZeroSandbox) -> None
     assert paid.status is InvoiceStatus.PAID
     assert paid.provider_status == "stripe_paid"
     assert paid.balance_due == Money("0", "USD")
-    assert paid.amount_paid == paid.total
+    assert (paid.amount_paid, paid.total) == (Money("378.50", "USD"), Money("378.50", "USD"))
     before = sandbox.snapshot()
     with pytest.raises(errors.Conflict, match="Only open invoices can be voided"):
         gw.void_invoice(paid)
@@ -219,8 +219,10 @@ def test_wrong_business_id(sandbox: DayZeroSandbox) -> None:
     with invoicekit.connect("dayzero", **settings) as gw:
         with pytest.raises(errors.PermissionDenied, match="do not have access"):
             gw.create_invoice(make_draft(1))
-        with pytest.raises(errors.PermissionDenied):
+        with pytest.raises(errors.PermissionDenied) as info:
             list(gw.list_invoices())
+        assert (info.value.status, info.value.message) == (
+            403, "You do not have access to this business")
     assert sandbox.snapshot() == before
 
 
@@ -229,7 +231,8 @@ def test_invoices_of_another_business_are_not_found(sandbox: DayZeroSandbox) -> 
         invoice = gw.create_invoice(make_draft(1))
     other = sandbox.add_business("Other Co")
     with invoicekit.connect("dayzero", **sandbox.settings(other)) as gw2:
-        with pytest.raises(errors.NotFound):
+        with pytest.raises(errors.NotFound,
+                           match=f"^dayzero: no invoice {invoice.id} in business {other}$"):
             gw2.get_invoice(invoice.id)
         with pytest.raises(errors.NotFound, match="Invoice not found"):
             gw2.void_invoice(invoice.id)
@@ -243,8 +246,9 @@ def test_expired_token(gw: invoicekit.Gateway, sandbox: DayZeroSandbox) -> None:
     with pytest.raises(errors.AuthenticationError, match="expired") as info:
         gw.finalize_invoice(invoice)
     assert info.value.status == 401
-    with pytest.raises(errors.AuthenticationError):
+    with pytest.raises(errors.AuthenticationError) as again:
         gw.create_invoice(make_draft(1))
+    assert (again.value.status, again.value.message) == (401, "API token has expired")
     assert sandbox.snapshot() == before
 
 
@@ -254,18 +258,22 @@ def test_voiding_a_draft_is_a_conflict(gw: invoicekit.Gateway, sandbox: DayZeroS
         gw.void_invoice(invoice)
     assert info.value.status == 409
     assert sandbox.invoices[invoice.id]["status"] == "draft"
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.Conflict) as twice:
         gw.finalize_invoice(gw.finalize_invoice(invoice))  # finalizing twice
+    assert (twice.value.status, twice.value.message) == (
+        409, "Only draft invoices can be finalized; this invoice is open")
 
 
-def test_missing_invoice(gw: invoicekit.Gateway) -> None:
+def test_missing_invoice(gw: invoicekit.Gateway, sandbox: DayZeroSandbox) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
-    with pytest.raises(errors.NotFound):
+    unknown = f"^dayzero: no invoice {missing} in business {sandbox.settings()['business_id']}$"
+    with pytest.raises(errors.NotFound, match=unknown):
         gw.get_invoice(missing)
-    with pytest.raises(errors.NotFound):
+    with pytest.raises(errors.NotFound, match=unknown):
         gw.send_invoice(missing)
-    with pytest.raises(errors.NotFound):
+    with pytest.raises(errors.NotFound) as info:
         gw.get_pdf_url(missing)
+    assert (info.value.status, info.value.message) == (404, "Invoice not found")
 
 
 # ---- rate limits and faults -------------------------------------------------------------
@@ -314,7 +322,9 @@ def test_rate_limit_error_carries_retry_after() -> None:
 def test_lost_answer_on_create_is_outcome_unknown(gw: invoicekit.Gateway,
                                                   sandbox: DayZeroSandbox) -> None:
     sandbox.faults.push(Fault.lost_answer(method="POST", path=r"/invoices$"))
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown, match=(
+            r"^dayzero: POST /invoices failed after it may have reached dayzero \(ReadError: .*\); "
+            r"the write may or may not have happened and was not repeated$")):
         gw.create_invoice(make_draft(1, customer=Customer(id=_customer(gw))))
     assert sandbox.count("POST", r"/invoices$") == 1  # never repeated
     assert len(sandbox.invoices) == 1  # it did happen: the caller must reconcile
@@ -328,8 +338,9 @@ def test_server_errors_on_reads_are_retried(gw: invoicekit.Gateway,
     assert gw.get_invoice(invoice.id).id == invoice.id
     sandbox.faults.push(Fault.status_code(502, "<html>bad gateway</html>", method="GET",
                                           times=5))
-    with pytest.raises(errors.ProviderUnavailable):
+    with pytest.raises(errors.ProviderUnavailable) as info:
         gw.get_invoice(invoice.id)
+    assert (info.value.status, info.value.message) == (502, "HTTP 502: <html>bad gateway</html>")
 
 
 def test_truncated_and_wrong_type_bodies(gw: invoicekit.Gateway,
@@ -341,8 +352,11 @@ def test_truncated_and_wrong_type_bodies(gw: invoicekit.Gateway,
     sandbox.faults.clear()
     sandbox.faults.push(Fault.empty(201, method="POST", path="/send"))
     invoice = gw.finalize_invoice(gw.create_invoice(make_draft(1)))
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown) as info:
         gw.send_invoice(invoice)
+    assert (info.value.status, info.value.message) == (
+        201, "empty response body where JSON was expected (HTTP 201, body: <empty>); "
+        "the write may or may not have happened")
 
 
 def test_user_email_is_the_cc(sandbox: DayZeroSandbox) -> None:

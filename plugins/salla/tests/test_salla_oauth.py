@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +39,12 @@ def test_refreshes_before_expiry_and_hands_over_both_tokens(
     new_access, new_refresh = tokens.access_token.get(), tokens.refresh_token.get()
     assert new_access != old_access
     assert new_refresh != old_refresh
-    assert tokens.expires.timestamp() > time.time() + 3600
+    # the expiry Salla sent, read as sent; a fresh lifetime of the sandbox's 14 days, counted
+    # from the refresh, which came after the 30-second grant was issued
+    issued = sandbox.tokens[new_access].expires
+    assert issued is not None
+    assert tokens.expires.timestamp() == issued
+    assert issued - settings["expires"] >= 14 * 24 * 3600 - 30
     assert sandbox.tokens[old_access].revoked, "the sandbox retired the old access token"
     assert sandbox.refresh_tokens[old_refresh].used
     last = sandbox.requests[-1]
@@ -133,8 +137,12 @@ def test_spent_refresh_token_needs_reauthorisation(sandbox: SallaSandbox, connec
     assert caught.value.code == "invalid_grant"
     assert settings["refresh_token"] not in str(caught.value)
     # Reusing a spent refresh token revokes the whole chain, the first gateway's too.
-    with pytest.raises(errors.AuthenticationError):
+    with pytest.raises(errors.AuthenticationError) as revoked:
         first.get_invoice(order_invoice)
+    assert (revoked.value.status, revoked.value.code) == (400, "invalid_grant")
+    assert revoked.value.message == (
+        "Salla refused the refresh token (invalid_grant): it was already used or revoked; "
+        "the merchant must authorise the app again")
     assert sandbox.snapshot() == before
 
 

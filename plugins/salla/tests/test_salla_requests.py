@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -145,12 +146,14 @@ def test_hostile_ids_never_reach_a_request(provider: SallaProvider, drive: Drive
                provider.list_page(InvoiceQuery(order_id=hostile), None),
                provider.send_invoice(Invoice(id="1", provider="salla", order_id=hostile),
                                      SendOptions())):
-        with pytest.raises(errors.InvalidRequest):
+        with pytest.raises(errors.InvalidRequest, match=(
+                f"^salla: {re.escape(repr(hostile))} is not a valid Salla id \\(digits\\)$")):
             drive(op, [])
 
 
 def test_hostile_cursor_is_refused(provider: SallaProvider, drive: Drive) -> None:
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidRequest,
+                       match=r"^salla: '2&per_page=1000' is not a valid Salla id \(digits\)$"):
         drive(provider.list_page(InvoiceQuery(), "2&per_page=1000"), [])
 
 
@@ -163,10 +166,13 @@ def test_status_filter_is_answered_locally(provider: SallaProvider, drive: Drive
     assert len(requests) == 1
 
 
-@pytest.mark.parametrize("query", [InvoiceQuery(customer_id="5"), InvoiceQuery(search="x")])
+@pytest.mark.parametrize(("query", "name"), [(InvoiceQuery(customer_id="5"), "customer_id"),
+                                           (InvoiceQuery(search="x"), "search")])
 def test_filters_salla_lacks_are_unsupported(provider: SallaProvider, drive: Drive,
-                                             query: InvoiceQuery) -> None:
-    with pytest.raises(errors.UnsupportedFeature):
+                                             query: InvoiceQuery, name: str) -> None:
+    with pytest.raises(errors.UnsupportedFeature, match=(
+            f"^salla: salla cannot filter invoices by {name}; "
+            "filter by from_date, to_date or order_id$")):
         drive(provider.list_page(query, None), [])
 
 
@@ -259,8 +265,11 @@ def test_cc_and_pdf_options_are_refused_before_any_request(
     invoice = Invoice(id="3", provider="salla", order_id="4")
     assert not gw.supports(Capability.SEND_CC)
     assert not gw.supports(Capability.SEND_PDF)
-    for options in (SendOptions(cc_sender=True), SendOptions(attach_pdf=True)):
-        with pytest.raises(errors.UnsupportedFeature):
+    for options, feature in ((SendOptions(cc_sender=True), "send cc"),
+                             (SendOptions(attach_pdf=True), "send pdf")):
+        with pytest.raises(errors.UnsupportedFeature, match=(
+                f"^salla: salla does not support {feature}; pass ignore_unsupported=True "
+                r"\(gateway\.with_options\) to send without it$")):
             gw.send_invoice(invoice, options)
     assert seen == []
     gw.with_options(ignore_unsupported=True).send_invoice(invoice, SendOptions(cc_sender=True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -42,15 +43,16 @@ def test_data_invoice_then_credit_note(gw: invoicekit.Gateway, sandbox: SallaSan
     draft = data_draft(ORDER, "INV-100")
     invoice = gw.create_invoice(draft)
     assert invoice.number == "INV-100"
-    assert invoice.total == draft.total
+    # 130.00 + 23 shipping, 15% VAT on 153.00 = 22.95: 175.95 SAR
+    assert invoice.total == Money("175.95", "SAR")
     assert invoice.kind is InvoiceKind.INVOICE
     fetched = gw.get_invoice(invoice.id)
-    assert fetched.total == draft.total
-    assert fetched.tax == draft.tax
+    assert fetched.total == Money("175.95", "SAR")
+    assert fetched.tax == Money("22.95", "SAR")
     assert fetched.items[0].name == "شاحن آنكر 1000"
     qr = decode_qr(fetched.qr_code)
     assert qr is not None
-    assert qr.total == draft.total.amount  # type: ignore[union-attr]
+    assert qr.total == Decimal("175.95")
     credit = gw.create_invoice(attrs.evolve(draft, kind=InvoiceKind.CREDIT_NOTE,
                                             number="CN-100"))
     assert credit.kind is InvoiceKind.CREDIT_NOTE
@@ -210,8 +212,10 @@ def test_missing_scope(connect: Connect, sandbox: SallaSandbox) -> None:
 def test_expired_token(gw: invoicekit.Gateway, sandbox: SallaSandbox) -> None:
     sandbox.expire_token()
     before = sandbox.snapshot()
-    with pytest.raises(errors.AuthenticationError):
+    with pytest.raises(errors.AuthenticationError) as caught:
         gw.create_invoice(InvoiceDraft(order_id=ORDER, from_order=True))
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        401, "Unauthorized", "The access token is invalid or has expired.")
     unchanged(sandbox, before)
 
 
@@ -229,9 +233,10 @@ def test_wrong_order_and_missing_invoice(gw: invoicekit.Gateway, sandbox: SallaS
 def test_hostile_ids_never_reach_the_sandbox(gw: invoicekit.Gateway,
                                              sandbox: SallaSandbox) -> None:
     for hostile in ("../../admin", "1/send-invoice", "1%2f", "1\r\n", "١٢٣"):
-        with pytest.raises(errors.InvalidRequest):
+        refused = f"^salla: {re.escape(repr(hostile))} is not a valid Salla id \\(digits\\)$"
+        with pytest.raises(errors.InvalidRequest, match=refused):
             gw.get_invoice(hostile)
-        with pytest.raises(errors.InvalidRequest):
+        with pytest.raises(errors.InvalidRequest, match=refused):
             gw.send_invoice(hostile)
     assert sandbox.count() == 0
 
@@ -244,8 +249,9 @@ def test_english_messages(connect: Connect, sandbox: SallaSandbox) -> None:
     assert caught.value.fields["type"] == [
         "A credit note cannot be issued for an order without a tax invoice"]
     gw.create_invoice(InvoiceDraft(order_id=ORDER, from_order=True))
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(errors.Conflict) as again:
         gw.create_invoice(InvoiceDraft(order_id=ORDER, from_order=True))
+    assert again.value.fields == {"type": ["An invoice has already been issued for this order"]}
     assert sandbox.requests[-1].headers["accept-language"] == "en"
 
 
@@ -322,7 +328,9 @@ def test_read_retried_after_503(gw: invoicekit.Gateway, sandbox: SallaSandbox) -
 def test_lost_create_answer_is_outcome_unknown(gw: invoicekit.Gateway,
                                                sandbox: SallaSandbox) -> None:
     sandbox.faults.push(Fault.lost_answer(method="POST"))
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown, match=(
+            r"^salla: POST /orders/invoices failed after it may have reached salla \(ReadError: "
+            r".*\); the write may or may not have happened and was not repeated$")):
         gw.create_invoice(InvoiceDraft(order_id=ORDER, from_order=True))
     assert sandbox.count("POST") == 1, "a write is never repeated"
     assert len(sandbox.invoices_of(ORDER)) == 1, "the invoice was in fact created"
@@ -331,11 +339,17 @@ def test_lost_create_answer_is_outcome_unknown(gw: invoicekit.Gateway,
 def test_truncated_and_html_answers(gw: invoicekit.Gateway, sandbox: SallaSandbox) -> None:
     sandbox.faults.push(Fault.status_code(200, "<html>maintenance</html>", method="GET",
                                           times=3))
-    with pytest.raises(errors.ProviderUnavailable):
+    with pytest.raises(errors.ProviderUnavailable) as html:
         gw.get_invoice("1")
+    assert (html.value.status, html.value.message) == (
+        200, "expected a JSON response, got content type 'text/html; charset=utf-8' "
+        "(HTTP 200, body: <html>maintenance</html>)")
     sandbox.faults.clear()
     sandbox.faults.push(Fault.truncate(method="POST"))
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown, match=(
+            r"^salla: POST /orders/\{order_id\}/send-invoice failed after it may have reached "
+            r"salla \(ReadError: .*\); the write may or may not have happened and was not "
+            r"repeated$")):
         gw.send_invoice(Invoice(id="1", provider="salla", order_id=ORDER))
 
 
@@ -353,8 +367,9 @@ def test_async_end_to_end(sandbox: SallaSandbox, data_draft: Callable[..., Invoi
             assert sorted(listed) == sorted(i.id for i in created)
             receipt = await agw.send_invoice(created[1].id)
             assert receipt.sent
-            with pytest.raises(errors.Conflict):
+            with pytest.raises(errors.Conflict) as duplicate:
                 await agw.create_invoice(data_draft(str(FIRST_ORDER + 9), "A-0"))
+            assert duplicate.value.fields == {"invoice_number": ["رقم الفاتورة مكرر"]}
             with pytest.raises(errors.UnsupportedFeature, match="credit note"):
                 await agw.void_invoice(created[0].id)
             upload = await agw.create_invoice(InvoiceDraft(order_id=str(FIRST_ORDER + 10),
@@ -370,11 +385,16 @@ def test_async_bad_input_changes_nothing(sandbox: SallaSandbox) -> None:
 
     async def main() -> None:
         async with invoicekit.connect_async("salla", **sandbox.settings(READ_ONLY_TOKEN)) as agw:
-            with pytest.raises(errors.PermissionDenied):
+            with pytest.raises(errors.PermissionDenied) as scope:
                 await agw.create_invoice(InvoiceDraft(order_id=ORDER, from_order=True))
-            with pytest.raises(errors.InvalidRequest):
+            assert (scope.value.status, scope.value.message) == (
+                401, "The access token should have access to one of those scopes: "
+                "orders.read_write")
+            with pytest.raises(errors.InvalidRequest) as refused:
                 await agw.create_invoice(InvoiceDraft(order_id=ORDER,
                                                       document_url="https://x.example/a.png"))
+            assert refused.value.fields == {"document_url": [
+                "must be an http(s) URL ending in .pdf (Salla accepts PDF links only)"]}
 
     asyncio.run(main())
     unchanged(sandbox, before)

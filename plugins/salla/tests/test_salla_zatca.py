@@ -42,8 +42,10 @@ def test_arabic_seller_counts_utf8_bytes() -> None:
                  dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))),
                  Decimal("115.00"), Decimal("15.00"))
     raw = base64.b64decode(encode_qr(qr))
-    assert raw[0] == 1
-    assert raw[1] == len("متجر التجربة".encode())
+    # tag, length in UTF-8 bytes (12 letters: 11 of two bytes and a space = 23 = 0x17), value
+    assert raw == (b"\x01\x17" + "متجر التجربة".encode() + b"\x02\x0f310122393500003"
+                   + b"\x03\x192024-01-01T09:00:00+03:00" + b"\x04\x06115.00"
+                   + b"\x05\x0515.00")
     assert decode_qr(encode_qr(qr)) == qr
 
 

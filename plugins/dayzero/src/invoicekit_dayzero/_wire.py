@@ -502,7 +502,7 @@ class InvoicePage:
 def invoice_page(response: Response) -> InvoicePage:
     """A page of `GET /invoices`: `items`, `next_cursor`, and `has_next` or `has_more`
     (a `next_cursor` with neither flag is followed; an empty cursor is the last page)."""
-    data = _object(response, _body(response), "a list")
+    data = _object(response, _body(response), "an invoice list page")
     raw_items = data.get("items")
     if raw_items.__class__ is not list:
         raise response.malformed("DayZero's invoice list has no 'items' array")
