@@ -96,7 +96,7 @@ def test_unsubscribe_stops_delivery(gw: FakeGateway) -> None:
 
 
 def test_unknown_event_name_is_refused(gw: FakeGateway) -> None:
-    with pytest.raises(ValueError, match="unknown event"):
+    with pytest.raises(errors.InvalidRequest, match="unknown event"):
         gw.events.on("invoice_paid", print)  # type: ignore[arg-type]
 
 

@@ -79,7 +79,7 @@ def test_fail_always_is_an_outage_until_cleared(gw: FakeGateway) -> None:
 
 
 def test_failure_injection_checks_its_arguments(gw: FakeGateway) -> None:
-    with pytest.raises(ValueError, match="unknown operation"):
+    with pytest.raises(errors.InvalidRequest, match="unknown operation"):
         gw.fail_next(errors.NotFound(), "delete_everything")
     with pytest.raises(TypeError, match=(
             r"^error must be an exception instance, got <class 'invoicekit\.errors\.NotFound'>$")):
@@ -96,7 +96,7 @@ def test_seed_invoices_drafts_and_customers(gw: FakeGateway) -> None:
     assert gw.get_invoice("inv_000500").status is InvoiceStatus.PAID
     assert created.status is InvoiceStatus.OPEN
     assert [c.operation for c in gw.calls] == ["get_invoice"]  # seeding is not a call
-    with pytest.raises(ValueError, match="already stored"):
+    with pytest.raises(errors.InvalidRequest, match="already stored"):
         gw.seed(paid)
     with pytest.raises(errors.InvalidRequest, match=(
             r"^fake: '\.\./x' is not a valid fake invoice id \(inv_ and digits\)$")):
@@ -213,5 +213,5 @@ def test_async_fake_same_rules_and_store() -> None:
 
 def test_closed_gateway_refuses_calls(gw: FakeGateway) -> None:
     gw.close()
-    with pytest.raises(errors.InvoiceKitError, match="closed"):
+    with pytest.raises(errors.ConfigurationError, match="this gateway is closed"):
         gw.create_invoice(gw.sample_draft(1))

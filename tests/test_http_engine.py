@@ -200,7 +200,7 @@ def test_a_closed_injected_client_is_a_configuration_error() -> None:
 def test_a_closed_gateway_refuses_calls() -> None:
     gw = mock_gateway(ok)
     gw.close()
-    with pytest.raises(errors.InvoiceKitError, match="closed"):
+    with pytest.raises(errors.ConfigurationError, match="this gateway is closed"):
         gw.get_invoice("7")
 
 

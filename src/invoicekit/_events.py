@@ -15,7 +15,7 @@ from typing import Literal
 import attrs
 
 from ._model import SendReceipt
-from .errors import InvoiceKitError
+from .errors import InvalidRequest, InvoiceKitError
 
 __all__ = ["EventBus", "EventName", "SendEvent", "events"]
 
@@ -49,7 +49,7 @@ class EventBus:
     def on(self, name: EventName, handler: Handler) -> Callable[[], None]:
         """Call *handler* for every event *name*; returns a function that unsubscribes."""
         if name not in self._handlers:
-            raise ValueError(f"unknown event {name!r}; expected one of {', '.join(_NAMES)}")
+            raise InvalidRequest(f"unknown event {name!r}; expected one of {', '.join(_NAMES)}")
         with self._lock:
             self._handlers[name].append(handler)
 

@@ -166,7 +166,9 @@ class _GatewayBase:
 
     def _require(self, capability: Capability) -> None:
         if self._closed:
-            raise errors.InvoiceKitError("this gateway is closed", provider=self.provider)
+            raise errors.ConfigurationError(
+                "this gateway is closed: open a new one with invoicekit.connect()",
+                setting="gateway", provider=self.provider)
         if capability not in self.capabilities:
             raise self._provider._unsupported(capability)
 

@@ -339,7 +339,8 @@ class FakeProvider(Provider):
         invoice_id = _FAKE_ID.check(invoice.id, provider=self.name)
         with self._lock:
             if invoice_id in self._invoices:
-                raise ValueError(f"an invoice with id {invoice_id!r} is already stored")
+                raise errors.InvalidRequest(
+                    f"an invoice with id {invoice_id!r} is already stored", provider=self.name)
             stored = attrs.evolve(invoice, provider=self.name)
             self._invoices[invoice_id] = stored
             return stored
@@ -866,7 +867,7 @@ def _failure(error: Exception, operation: str | None) -> _Failure:
     if not isinstance(error, Exception):
         raise TypeError(f"error must be an exception instance, got {error!r}")
     if operation is not None and operation not in OPERATIONS:
-        raise ValueError(
+        raise errors.InvalidRequest(
             f"unknown operation {operation!r}; expected one of {', '.join(sorted(OPERATIONS))}")
     return _Failure(error, operation)
 
