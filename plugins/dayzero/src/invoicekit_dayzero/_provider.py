@@ -212,7 +212,9 @@ class DayZeroProvider(Provider):
             params["search"] = query.search
         response = yield Request("GET", "/invoices", params=params, operation="list_invoices")
         page = _wire.invoice_page(response)
-        items = tuple(inv for inv in page.items if _matches(inv, query, wanted))
+        items = page.items
+        if query.status is not None or query.from_date is not None or query.to_date is not None:
+            items = tuple(inv for inv in items if _matches(inv, query, wanted))
         return Page(items, page.next_cursor)
 
     def finalize_invoice(self, invoice: Invoice | str) -> Operation[Invoice]:

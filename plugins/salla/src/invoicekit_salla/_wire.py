@@ -301,18 +301,19 @@ def _item(item: Any, currency: str) -> LineItem:
         quantity = read_amount(quantity, "quantity")
     tax_rate, tax = _tax(get("tax"), currency)
     sku, product_id, kind = get("sku"), get("product_id"), get("type")
+    # Positional, in the model's field order: an invoice builds one per item, and
+    # keywords cost a third of the constructor's time.
     return LineItem(
-        name=name,
-        quantity=quantity,
-        unit_price=price,
-        discount=_money(get("discount"), currency, "discount"),
-        tax_rate=tax_rate,
-        tax=tax,
-        total=_money(get("total"), currency, "total"),
-        sku=sku if sku.__class__ is str else _text(sku, "sku"),
-        product_id=product_id if product_id.__class__ is str else _text(product_id,
-                                                                        "product_id"),
-        kind=kind if kind.__class__ is str else _text(kind, "type"),
+        name,  # name
+        quantity,  # quantity
+        price,  # unit_price
+        _money(get("discount"), currency, "discount"),  # discount
+        tax_rate,  # tax_rate
+        tax,  # tax
+        _money(get("total"), currency, "total"),  # total
+        sku if sku.__class__ is str else _text(sku, "sku"),  # sku
+        product_id if product_id.__class__ is str else _text(product_id, "product_id"),
+        kind if kind.__class__ is str else _text(kind, "type"),  # kind
     )
 
 
@@ -384,27 +385,34 @@ def to_invoice(data: Any) -> Invoice:
         raise _item_fault(items, currency) from None
     tax_rate, tax = _tax(get("tax"), currency)
     qr_code = _text(get("qr_code"), "qr_code")
-    return Invoice(
-        id=invoice_id,
-        provider=PROVIDER,
-        number=_text(get("invoice_number"), "invoice_number"),
-        kind=kind_from_label(_text(get("type"), "type")),
-        status=InvoiceStatus.ISSUED,
-        issue_date=_date(get("date")),
-        currency=currency,
-        order_id=_text(get("order_id"), "order_id"),
-        items=lines,
-        subtotal=_money(subtotal, currency, subtotal_key),
-        shipping=_money(shipping, currency, "shipping_cost"),
-        cash_on_delivery=_money(get("cod_cost"), currency, "cod_cost"),
-        discount=_money(get("discount"), currency, "discount"),
-        tax_rate=tax_rate,
-        tax=tax,
-        total=_money(total, currency, "total"),
-        payment_method=_text(get("payment_method"), "payment_method"),
-        qr_code=qr_code if qr_code is not None and is_qr(qr_code) else None,
-        pdf_url=_text(get("url"), "url"),
-        raw=data,
+    return Invoice(  # positional, in the model's field order (see `_item`)
+        invoice_id,  # id
+        PROVIDER,  # provider
+        _text(get("invoice_number"), "invoice_number"),  # number
+        kind_from_label(_text(get("type"), "type")),  # kind
+        InvoiceStatus.ISSUED,  # status
+        None,  # provider_status
+        _date(get("date")),  # issue_date
+        None,  # due_date
+        currency,  # currency
+        _text(get("order_id"), "order_id"),  # order_id
+        None,  # customer
+        lines,  # items
+        _money(subtotal, currency, subtotal_key),  # subtotal
+        _money(shipping, currency, "shipping_cost"),  # shipping
+        _money(get("cod_cost"), currency, "cod_cost"),  # cash_on_delivery
+        _money(get("discount"), currency, "discount"),  # discount
+        tax_rate,  # tax_rate
+        tax,  # tax
+        _money(total, currency, "total"),  # total
+        None,  # amount_paid
+        None,  # balance_due
+        _text(get("payment_method"), "payment_method"),  # payment_method
+        qr_code if qr_code is not None and is_qr(qr_code) else None,  # qr_code
+        _text(get("url"), "url"),  # pdf_url
+        None,  # hosted_url
+        None,  # description
+        data,  # raw
     )
 
 
