@@ -1,9 +1,10 @@
 """The in-flight mark is on disk before the write reaches the target, in both engines.
 
 The DayZero sandbox below reads the journal file through a connection of its own at the
-moment each create request arrives, before it answers: what it sees is what a run started
-after a power cut at that instant would find. Every invoice it is asked to create must
-already be `in_flight` there, with the attempt counted and the very draft being sent.
+moment each create request arrives, before it answers: it sees what is committed at that
+instant (committed with `synchronous=FULL`, which `test_journal_promises.py` checks: what a
+run after a power cut would find). Every invoice it is asked to create must already be
+`in_flight` there, with its attempt counted.
 """
 
 from __future__ import annotations
