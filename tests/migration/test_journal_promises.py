@@ -13,9 +13,9 @@ FULL (the commit waits for the disk) and 1 for NORMAL.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -28,7 +28,8 @@ NOW = 1_000.25  # the fixed clock: Unix seconds, with a fraction an `int` would 
 
 
 class Clock:
-    """The journal's clock (`time.time()` inside `_journal`), set by hand."""
+    """The journal's `time` module with `time()` set by hand (the wall clock entries and
+    leases are stamped with); anything else (`monotonic`, `sleep`) is the real one."""
 
     def __init__(self) -> None:
         self.now = NOW
@@ -36,11 +37,14 @@ class Clock:
     def time(self) -> float:
         return self.now
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fixed = Clock()
-    monkeypatch.setattr(_journal, "time", SimpleNamespace(time=fixed.time))
+    monkeypatch.setattr(_journal, "time", fixed)
     return fixed
 
 
