@@ -143,6 +143,9 @@ def test_a_create_the_target_refused_is_failed_with_its_words_and_retried(
         assert copies(dz, victim) == []
         assert report.written == 13
         assert dz.count("POST", "/invoices$") == 14
+        assert f"Failed (1; retried on the next run):\n  - {victim}: {error}\n" \
+            in report.render()
+        assert report.render().endswith("NOT OK: see above")
         again = to_dayzero(store, dz, journal, resume=True)
         assert again.written == 1
         assert again.ok
@@ -163,7 +166,8 @@ def test_verify_reports_a_copy_gone_from_the_target(
         assert report.mismatches == (Mismatch(victim, gone, "exists", "the copy", "not found"),)
         assert report.verified == 13
         assert not report.ok
-        assert "Verified 13 copies: 1 mismatches" in report.render()
+        assert (f"Verified 13 copies: 1 mismatches\n  - {victim} -> {gone}: exists: "
+                "expected the copy, target has not found\n") in report.render()
         assert rows(journal)[victim][0] == "done"
 
 
@@ -219,8 +223,12 @@ def test_a_failed_group_commit_stops_the_run_before_any_further_write(
                                        concurrency=2, **options)
 
     with DayZeroSandbox() as dz:
-        with pytest.raises(errors.ConfigurationError, match="lost the lease on the journal"):
+        with pytest.raises(errors.ConfigurationError) as caught:
             asyncio.run(run(progress=steal))
+        assert str(caught.value) == (
+            f"this run lost the lease on the journal {str(journal)!r} (another migration "
+            "took it over after it expired); stopping before any write")
+        assert caught.value.setting == "journal"
         states = rows(journal)
         posted = dz.count("POST", "/invoices$")
         assert posted < 14
@@ -294,7 +302,8 @@ def test_a_pdf_fetch_that_fails_at_copy_time_fails_that_invoice(
     assert rows(journal)[victim] == ("failed", 0, error)
     assert report.written == 1
     assert pdf_move[1].count("POST", "/orders/invoices$") == 1
-    assert f"  - {victim}: fetching its PDF failed" in report.render()
+    assert f"Failed (1; retried on the next run):\n  - {victim}: {error}\n" in report.render()
+    assert not report.ok
 
 
 def test_a_draft_refused_before_sending_fails_that_invoice_without_a_request(
@@ -307,6 +316,8 @@ def test_a_draft_refused_before_sending_fails_that_invoice_without_a_request(
               "expires_at": "2030-01-01T00:00:00+00:00"}, method="GET", path="/pdf$"))
     ((victim, error),) = report.failures
     assert "must be an http(s) URL ending in .pdf (Salla accepts PDF links only)" in error
-    assert rows(journal)[victim] == ("failed", 0, error)
+    assert rows(journal)[victim] == ("failed", 0, error)  # never sent: no attempt counted
     assert report.written == 1
     assert pdf_move[1].count("POST", "/orders/invoices$") == 1
+    assert f"Failed (1; retried on the next run):\n  - {victim}: {error}\n" in report.render()
+    assert not report.ok
