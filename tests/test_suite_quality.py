@@ -22,7 +22,6 @@ EXEMPT: frozenset[str] = frozenset({
     "plugins/dayzero/tests/test_dayzero_wire.py",
     "plugins/salla/tests/test_salla_reader.py",
     "plugins/salla/tests/test_salla_wire.py",
-    "tests/migration/test_journal.py",
     "tests/test_reliability_secrets.py",
 })
 
