@@ -752,20 +752,28 @@ class Journal:
             (self.migration, key)).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def customer_in_flight(self, key: str) -> None:
-        """Record that a customer is about to be created."""
+    def customer_in_flight(self, *keys: str) -> None:
+        """Record that a customer is about to be created. Several keys share one commit
+        (the async engine marks a batch of customers at once)."""
+        now = time.time()
         with self.transaction() as db:
-            db.execute("INSERT INTO customers (migration, key, target_id, state, updated) "
-                       "VALUES (?, ?, NULL, 'in_flight', ?) ON CONFLICT (migration, key) "
-                       "DO UPDATE SET state = 'in_flight', updated = excluded.updated",
-                       (self.migration, key, time.time()))
+            db.executemany("INSERT INTO customers (migration, key, target_id, state, updated) "
+                           "VALUES (?, ?, NULL, 'in_flight', ?) ON CONFLICT (migration, key) "
+                           "DO UPDATE SET state = 'in_flight', updated = excluded.updated",
+                           [(self.migration, key, now) for key in keys])
 
     def customer_done(self, key: str, target_id: str) -> None:
         """Record the created customer's target id."""
+        self.customers_done((key, target_id))
+
+    def customers_done(self, *created: tuple[str, str]) -> None:
+        """Record the target ids of several created customers, `(key, target id)` each,
+        in one commit."""
+        now = time.time()
         with self.transaction() as db:
-            db.execute("UPDATE customers SET target_id = ?, state = 'done', updated = ? "
-                       "WHERE migration = ? AND key = ?",
-                       (target_id, time.time(), self.migration, key))
+            db.executemany("UPDATE customers SET target_id = ?, state = 'done', updated = ? "
+                           "WHERE migration = ? AND key = ?",
+                           [(target_id, now, self.migration, key) for key, target_id in created])
 
     def customers_in_flight(self) -> list[str]:
         """Customers whose creation was started but not recorded (a crash or unknown outcome)."""
