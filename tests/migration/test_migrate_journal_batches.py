@@ -25,7 +25,7 @@ from migrate_support import fill_salla_store, policy
 from test_migrate_sandboxes import buyer_of
 
 import invoicekit
-from invoicekit.migration import CustomerPolicy, marker, migrate, migrate_async
+from invoicekit.migration import CustomerPolicy, Journal, marker, migrate, migrate_async
 from invoicekit.testing.sandbox import Route, SandboxRequest, SandboxResponse
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
@@ -217,3 +217,48 @@ def test_async_writes_with_a_postgresql_journal_are_sent_only_after_their_mark(
         report = asyncio.run(main())
         assert report.ok, report.render()
         check_every_write_was_marked_first(dz, report.written)
+
+
+# ---- the journal's batch methods -----------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgresql"])
+def batch_journal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Journal]:
+    if request.param == "sqlite":
+        location = str(tmp_path / "batches.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        location = f"{url}?migration=batches-{uuid.uuid4().hex[:8]}"
+    journal = Journal(location, source="salla", target="dayzero", resume=False)
+    yield journal
+    journal.close()
+
+
+def planned(journal: Journal, *source_ids: str) -> None:
+    with journal.transaction() as db:
+        for sid in source_ids:
+            journal.upsert(db, source_id=sid, source_number=f"N-{sid}", kind="invoice",
+                           fingerprint="fp", category="ready", reason=None, customer_key=None,
+                           customer_email=None, customer_name=None, draft='{"v": 1}',
+                           state="planned")
+
+
+def test_marks_done_records_each_copy_of_a_batch_and_no_other(batch_journal: Journal) -> None:
+    planned(batch_journal, "1", "2", "3")
+    batch_journal.mark_in_flight(("1", '{"v": 2}'), ("2", '{"v": 2}'), ("3", '{"v": 2}'))
+    batch_journal.marks_done(("1", "dz-1", None), ("3", "dz-3", "2 copies found: dz-3, dz-9"))
+    rows = {e.source_id: (e.state, e.target_id, e.error)
+            for e in batch_journal.entries()}
+    assert rows == {"1": ("done", "dz-1", None), "2": ("in_flight", None, None),
+                    "3": ("done", "dz-3", "2 copies found: dz-3, dz-9")}
+
+
+def test_customers_of_a_batch_are_marked_in_flight_then_done_together(
+        batch_journal: Journal) -> None:
+    batch_journal.customer_in_flight("email:a@example.sa", "email:b@example.sa",
+                                     "email:c@example.sa")
+    assert sorted(batch_journal.customers_in_flight()) == [
+        "email:a@example.sa", "email:b@example.sa", "email:c@example.sa"]
+    batch_journal.customers_done(("email:a@example.sa", "c-1"), ("email:c@example.sa", "c-3"))
+    assert batch_journal.customer("email:a@example.sa") == ("c-1", "done")
+    assert batch_journal.customer("email:b@example.sa") == (None, "in_flight")
+    assert batch_journal.customer("email:c@example.sa") == ("c-3", "done")
+    assert batch_journal.customers_in_flight() == ["email:b@example.sa"]

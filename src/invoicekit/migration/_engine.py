@@ -177,6 +177,13 @@ class _Run:
         self.duplicates: dict[str, tuple[str, ...]] = {}
         self.unknown_now: set[str] = set()
         """Writes whose answer this run lost: never written again by this run."""
+        self.done_later: list[tuple[str, str, str | None]] | None = None
+        """When a list (`migrate_async`), copies made but not yet recorded done: recorded
+        together by `record_done` (until then a crash leaves them in flight, to be found
+        on the target by their marker: a `done` mark only saves that search)."""
+        self.customers: dict[str, tuple[str | None, str] | None] = {}
+        """What the journal says of each customer key looked up (this run is the only
+        writer of its journal: the lease), updated as this run creates customers."""
         self.last_check = 0.0
         self.poll = 0.0
         self.newest_unknown = 0.0
@@ -190,6 +197,18 @@ class _Run:
         if self.plan_file is not None:
             self.plan_file.close()
         self.journal.close()
+
+    def customer(self, key: str) -> tuple[str | None, str] | None:
+        """`Journal.customer`, read once per key per run."""
+        if key not in self.customers:
+            self.customers[key] = self.journal.customer(key)
+        return self.customers[key]
+
+    def record_done(self) -> None:
+        """Record the copies `done_later` holds as done, in one commit."""
+        if self.done_later:
+            self.journal.marks_done(*self.done_later)
+            self.done_later.clear()
 
     def tick(self, phase: str, done: int, total: int | None = None) -> None:
         if self.progress_cb is not None:
@@ -335,7 +354,7 @@ class _Run:
                              "or give a customer resolver")
             elif policy.customers.create_by_email and cust.email:
                 customer_key = "email:" + cust.email.strip().lower()
-                known = self.journal.customer(customer_key)
+                known = self.customer(customer_key)
                 if known is not None and known[1] == "done":
                     customer_id, customer_key = known[0], None
                     actions.append(f"customer {who} -> {customer_id} (created earlier)")
@@ -464,9 +483,11 @@ class _Run:
     def create_customer(self, key: str, email: str, name: str | None) -> Step[None]:
         """Create one customer the plan needs; its id is journaled and reused."""
         self.journal.customer_in_flight(key)
+        self.customers[key] = (None, "in_flight")
         created = yield from self.new_customer(email, name)
         if created is not None:
             self.journal.customer_done(key, created)
+            self.customers[key] = (created, "done")
             self.customers_created += 1
 
     def new_customer(self, email: str, name: str | None) -> Step[str | None]:
@@ -499,7 +520,7 @@ class _Run:
         entry is recorded failed (refused before any request)."""
         draft = draft_from_json(entry.draft or "")
         if entry.customer_key is not None:
-            known = self.journal.customer(entry.customer_key)
+            known = self.customer(entry.customer_key)
             if known is None or known[1] != "done" or known[0] is None:
                 self.journal.mark_failed(entry.source_id,
                                          f"the customer {entry.customer_email} could not be "
@@ -541,7 +562,10 @@ class _Run:
             self.failed_now += 1
             return "failed"
         assert isinstance(created, Invoice)
-        self.journal.mark_done(entry.source_id, created.id)
+        if self.done_later is not None:
+            self.done_later.append((entry.source_id, created.id, None))
+        else:
+            self.journal.mark_done(entry.source_id, created.id)
         self.written += 1
         return "done"
 
@@ -767,6 +791,7 @@ class _MarkedAhead:
                 batch = list(itertools.islice(self.entries, self.size))
                 drafts = await _together([self.drive(self.run.prepare(e)) for e in batch])
                 ready = [(e, d) for e, d in zip(batch, drafts, strict=True) if d is not None]
+                self.run.record_done()  # the copies made since the last batch: one commit
                 if ready:
                     self.run.journal.mark_in_flight(
                         *((e.source_id, draft_to_json(d)) for e, d in ready))
@@ -878,12 +903,14 @@ async def migrate_async(
                 # a batch at a time: its in-flight marks share a commit, so do its ids
                 batch = customers[made:made + concurrency]
                 run.journal.customer_in_flight(*(key for key, _, _ in batch))
+                run.customers.update((key, (None, "in_flight")) for key, _, _ in batch)
                 ids = await _together([drive(run.new_customer(email, name))
                                        for _, email, name in batch])
                 created = [(key, id_) for (key, _, _), id_ in zip(batch, ids, strict=True)
                            if id_ is not None]
                 if created:
                     run.journal.customers_done(*created)
+                    run.customers.update((key, (id_, "done")) for key, id_ in created)
                     run.customers_created += len(created)
                 run.tick("customers", made + len(batch), len(customers))
             first = True
@@ -902,7 +929,15 @@ async def migrate_async(
                     run.tick("copy", copied, total)
 
                 ahead = _MarkedAhead(run, run.to_copy(include_failed=first), concurrency, drive)
-                await _pool(ahead.take, copy, concurrency)
+                run.done_later = []
+                try:
+                    await _pool(ahead.take, copy, concurrency)
+                except BaseException:
+                    with contextlib.suppress(Exception):  # what is known of the copies made
+                        run.record_done()
+                    raise
+                run.record_done()
+                run.done_later = None
                 first = False
                 wait = run.next_check()
                 if wait is None:

@@ -673,10 +673,17 @@ class Journal:
         lose it, the entry is still in flight and reconciliation finds the copy by its
         marker.
         """
+        self.marks_done((source_id, target_id, note))
+
+    def marks_done(self, *done: tuple[str, str, str | None]) -> None:
+        """`mark_done` for several copies, `(source id, target id, note)` each, in one
+        commit (the async engine records the copies of a batch together)."""
+        now = time.time()
         with self.transaction(durable=False) as db:
-            db.execute("UPDATE entries SET state = 'done', target_id = ?, error = ?, "
-                       "updated = ? WHERE migration = ? AND source_id = ?",
-                       (target_id, note, time.time(), self.migration, source_id))
+            db.executemany("UPDATE entries SET state = 'done', target_id = ?, error = ?, "
+                           "updated = ? WHERE migration = ? AND source_id = ?",
+                           [(target_id, note, now, self.migration, source_id)
+                            for source_id, target_id, note in done])
 
     def mark_failed(self, source_id: str, error: str) -> None:
         """The target refused the write (it did not happen): retried on the next run."""
