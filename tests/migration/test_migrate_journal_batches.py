@@ -21,11 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from migrate_support import fill_salla_store, policy
+from migrate_support import TODAY, fill_salla_store, policy
 from test_migrate_sandboxes import buyer_of
 
 import invoicekit
-from invoicekit.migration import CustomerPolicy, Journal, marker, migrate, migrate_async
+from invoicekit.migration import (
+    CustomerPolicy,
+    Journal,
+    MigrationPolicy,
+    OrderPolicy,
+    marker,
+    migrate,
+    migrate_async,
+)
+from invoicekit.testing import AsyncFakeGateway, FakeGateway, FakeProvider
 from invoicekit.testing.sandbox import Route, SandboxRequest, SandboxResponse
 from invoicekit_dayzero.sandbox import DayZeroSandbox
 from invoicekit_salla.sandbox import SallaSandbox
@@ -262,3 +271,24 @@ def test_customers_of_a_batch_are_marked_in_flight_then_done_together(
     assert batch_journal.customer("email:b@example.sa") == (None, "in_flight")
     assert batch_journal.customer("email:c@example.sa") == ("c-3", "done")
     assert batch_journal.customers_in_flight() == ["email:b@example.sa"]
+
+
+def test_async_batches_fetch_each_source_pdf_and_carry_it(tmp_path: Path) -> None:
+    """With `attach_pdf`, preparing a batch fetches each invoice's PDF (concurrently);
+    every copy carries its own source document."""
+    source = FakeGateway(FakeProvider(today=TODAY))
+    originals = source.seed(*(source.sample_draft(n) for n in range(1, 8)))
+    target = AsyncFakeGateway(profile="salla", today=TODAY)
+    assert target.sandbox is not None
+    orders = {inv.id: target.sandbox.add_order() for inv in originals}  # type: ignore[attr-defined]
+    policy = MigrationPolicy(orders=OrderPolicy(resolver=lambda inv: orders[inv.id],
+                                                attach_pdf=True))
+    report = asyncio.run(migrate_async(AsyncFakeGateway(source.fake), target,
+                                       journal=tmp_path / "j.db", policy=policy,
+                                       concurrency=3, verify=True))
+    assert report.ok, report.render()
+    assert report.written == 7
+    pdfs = {inv.order_id: inv.pdf_url for inv in target.invoices}
+    assert pdfs == {orders[inv.id]: inv.pdf_url for inv in originals}
+    assert all((url or "").endswith(".pdf") for url in pdfs.values())
+    assert len(set(pdfs.values())) == 7

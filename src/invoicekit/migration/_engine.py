@@ -789,7 +789,11 @@ class _MarkedAhead:
         async with self.lock:  # one writer marks the next batch; the others wait for it
             if not self.marked:
                 batch = list(itertools.islice(self.entries, self.size))
-                drafts = await _together([self.drive(self.run.prepare(e)) for e in batch])
+                if self.run.policy.orders.attach_pdf and self.run.source_has_pdf:
+                    # each may fetch its PDF from the source: fetch them concurrently
+                    drafts = await _together([self.drive(self.run.prepare(e)) for e in batch])
+                else:  # no request to wait for: no task to make either
+                    drafts = [await self.drive(self.run.prepare(e)) for e in batch]
                 ready = [(e, d) for e, d in zip(batch, drafts, strict=True) if d is not None]
                 self.run.record_done()  # the copies made since the last batch: one commit
                 if ready:
