@@ -77,6 +77,7 @@ def test_sigkill_during_batched_async_writes_then_resume_copies_each_invoice_onc
     rng = random.Random(int(os.environ.get("MIGRATE_CRASH_SEED", "20260301")))
     ready = sum(1 for v in expected.values() if v == "ready")
     kills = 0
+    unsent = 0  # left in flight by a killed run with no copy on the target
     for round_ in range(3):
         wanted = done_count(journal) + rng.randint(1, 12)
         child = subprocess.Popen([sys.executable, str(script), *args, "copy"],
@@ -93,7 +94,12 @@ def test_sigkill_during_batched_async_writes_then_resume_copies_each_invoice_onc
         child.wait()
         assert child.stderr is not None
         child.stderr.close()
+        on_target = {sid for sid in expected for inv in dz.invoices.values()
+                     if marker("salla", sid) in (inv["description"] or "")}
+        unsent += sum(1 for sid, (state, _) in journal_states(journal).items()
+                      if state == "in_flight" and sid not in on_target)
     assert kills == 3
+    assert unsent > 0  # kills landed between a batch's mark and its writes
     assert 0 < done_count(journal) < ready
     final = subprocess.run([sys.executable, str(script), *args, "verify"], capture_output=True,
                            env=env, timeout=90, check=False)
