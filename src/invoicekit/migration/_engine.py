@@ -24,11 +24,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import inspect
+import itertools
 import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, TypeAlias, TypeVar
 
@@ -175,6 +177,13 @@ class _Run:
         self.duplicates: dict[str, tuple[str, ...]] = {}
         self.unknown_now: set[str] = set()
         """Writes whose answer this run lost: never written again by this run."""
+        self.done_later: list[tuple[str, str, str | None]] | None = None
+        """When a list (`migrate_async`), copies made but not yet recorded done: recorded
+        together by `record_done` (until then a crash leaves them in flight, to be found
+        on the target by their marker: a `done` mark only saves that search)."""
+        self.customers: dict[str, tuple[str | None, str] | None] = {}
+        """What the journal says of each customer key looked up (this run is the only
+        writer of its journal: the lease), updated as this run creates customers."""
         self.last_check = 0.0
         self.poll = 0.0
         self.newest_unknown = 0.0
@@ -188,6 +197,18 @@ class _Run:
         if self.plan_file is not None:
             self.plan_file.close()
         self.journal.close()
+
+    def customer(self, key: str) -> tuple[str | None, str] | None:
+        """`Journal.customer`, read once per key per run."""
+        if key not in self.customers:
+            self.customers[key] = self.journal.customer(key)
+        return self.customers[key]
+
+    def record_done(self) -> None:
+        """Record the copies `done_later` holds as done, in one commit."""
+        if self.done_later:
+            self.journal.marks_done(*self.done_later)
+            self.done_later.clear()
 
     def tick(self, phase: str, done: int, total: int | None = None) -> None:
         if self.progress_cb is not None:
@@ -333,7 +354,7 @@ class _Run:
                              "or give a customer resolver")
             elif policy.customers.create_by_email and cust.email:
                 customer_key = "email:" + cust.email.strip().lower()
-                known = self.journal.customer(customer_key)
+                known = self.customer(customer_key)
                 if known is not None and known[1] == "done":
                     customer_id, customer_key = known[0], None
                     actions.append(f"customer {who} -> {customer_id} (created earlier)")
@@ -462,31 +483,50 @@ class _Run:
     def create_customer(self, key: str, email: str, name: str | None) -> Step[None]:
         """Create one customer the plan needs; its id is journaled and reused."""
         self.journal.customer_in_flight(key)
+        self.customers[key] = (None, "in_flight")
+        created = yield from self.new_customer(email, name)
+        if created is not None:
+            self.journal.customer_done(key, created)
+            self.customers[key] = (created, "done")
+            self.customers_created += 1
+
+    def new_customer(self, email: str, name: str | None) -> Step[str | None]:
+        """Create one customer on the target (its in-flight mark already committed); its
+        id, or `None` when the target refused it or gave no id (logged; the invoices
+        that need it are recorded failed)."""
         try:
             created = yield _Call("target", "create_customer",
                                   (Customer(name=name or email, email=email),))
         except errors.InvoiceKitError as exc:
             log.warning("creating customer %s failed: %s", email, exc)
-            return
+            return None
         assert isinstance(created, Customer)
         if created.id is None:
             log.warning("%s returned no id for the new customer %s", self.target.provider, email)
-            return
-        self.journal.customer_done(key, created.id)
-        self.customers_created += 1
+            return None
+        return created.id
 
     # ---- copying -----------------------------------------------------------------------------
     def copy(self, entry: Entry) -> Step[str]:
         """Write one planned invoice exactly once: in flight (durable), create, done (durable)."""
+        draft = yield from self.prepare(entry)
+        if draft is None:
+            return "failed"
+        return (yield from self.write(entry, draft))
+
+    def prepare(self, entry: Entry) -> Step[InvoiceDraft | None]:
+        """The draft to write for one planned invoice: with the id of the customer created
+        for it, its source PDF, as the target's `check_draft` leaves it. `None` once the
+        entry is recorded failed (refused before any request)."""
         draft = draft_from_json(entry.draft or "")
         if entry.customer_key is not None:
-            known = self.journal.customer(entry.customer_key)
+            known = self.customer(entry.customer_key)
             if known is None or known[1] != "done" or known[0] is None:
                 self.journal.mark_failed(entry.source_id,
                                          f"the customer {entry.customer_email} could not be "
                                          f"created on {self.target.provider}")
                 self.failed_now += 1
-                return "failed"
+                return None
             assert draft.customer is not None
             draft = attrs.evolve(draft, customer=attrs.evolve(draft.customer, id=known[0]))
         if draft.document_url is not None and self.source_has_pdf:
@@ -496,15 +536,21 @@ class _Run:
             except errors.ProviderError as exc:
                 self.journal.mark_failed(entry.source_id, f"fetching its PDF failed: {exc}")
                 self.failed_now += 1
-                return "failed"
+                return None
         try:
             draft, _ = self._checked(draft)
         except (errors.InvalidRequest, errors.UnsupportedFeature, ArithmeticError) as exc:
             reason = _unrepresentable(exc) if isinstance(exc, ArithmeticError) else str(exc)
             self.journal.mark_failed(entry.source_id, reason)  # refused before any request
             self.failed_now += 1
-            return "failed"
-        yield _InFlight(entry.source_id, draft_to_json(draft))
+            return None
+        return draft
+
+    def write(self, entry: Entry, draft: InvoiceDraft, *, marked: bool = False) -> Step[str]:
+        """Create the copy and record the outcome. Unless *marked* (the caller has already
+        committed this draft in flight, durably), the in-flight mark comes first."""
+        if not marked:
+            yield _InFlight(entry.source_id, draft_to_json(draft))
         try:
             created = yield _Call("target", "create_invoice", (draft,))
         except errors.OutcomeUnknown as exc:
@@ -516,7 +562,10 @@ class _Run:
             self.failed_now += 1
             return "failed"
         assert isinstance(created, Invoice)
-        self.journal.mark_done(entry.source_id, created.id)
+        if self.done_later is not None:
+            self.done_later.append((entry.source_id, created.id, None))
+        else:
+            self.journal.mark_done(entry.source_id, created.id)
         self.written += 1
         return "done"
 
@@ -709,43 +758,53 @@ def migrate(
 
 
 # ---- the async driver --------------------------------------------------------------------------
-class _GroupCommit:
-    """Commit the in-flight marks of concurrent writers together: one fsync for all the
-    writers that became ready while the previous commit was being made."""
+class _MarkedAhead:
+    """The copies of `migrate_async`, marked in flight a batch at a time.
 
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        self.pending: list[tuple[str, str, asyncio.Future[None]]] = []
-        self.wake = asyncio.Event()
+    A durable commit costs an `fsync` (about a millisecond, far more on a busy disk).
+    Marking each write on its own, as its writer becomes ready, costs one per write: the
+    writers finish their requests at different moments, so few marks ever share a commit.
+    Here, a writer that finds no marked copy left takes the next *concurrency* entries,
+    prepares their drafts (concurrently: a PDF may be fetched) and marks them all in
+    flight in **one** durable commit; it and the writers after it take these marked
+    copies until they run out. Every write is still sent only after the commit holding
+    its mark has returned (is on disk). A run stopped (cancelled, killed) while marked
+    copies wait leaves them in flight unsent; the next run looks for them on the target
+    first, as for any write whose outcome it does not know.
+    """
 
-    async def mark(self, source_id: str, draft: str) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((source_id, draft, future))
-        self.wake.set()
-        await future
+    def __init__(self, run: _Run, entries: Iterator[Entry], size: int,
+                 drive: Callable[[Step[InvoiceDraft | None]], Awaitable[InvoiceDraft | None]]
+                 ) -> None:
+        self.run = run
+        self.entries = entries
+        self.size = size
+        self.drive = drive
+        self.marked: deque[tuple[Entry, InvoiceDraft | None]] = deque()
+        self.lock = asyncio.Lock()
 
-    async def serve(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            await asyncio.sleep(0)  # let every writer that is ready join this commit
-            batch, self.pending = self.pending, []
-            if not batch:
-                continue
-            try:
-                self.journal.mark_in_flight(*((sid, draft) for sid, draft, _ in batch))
-            except BaseException as exc:
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                raise
-            for *_, future in batch:
-                if not future.done():
-                    future.set_result(None)
+    async def take(self) -> tuple[Entry, InvoiceDraft | None] | _End:
+        """The next copy: `(entry, draft)` marked in flight, `(entry, None)` for one
+        recorded failed before any request, or `_END`."""
+        async with self.lock:  # one writer marks the next batch; the others wait for it
+            if not self.marked:
+                batch = list(itertools.islice(self.entries, self.size))
+                if self.run.policy.orders.attach_pdf and self.run.source_has_pdf:
+                    # each may fetch its PDF from the source: fetch them concurrently
+                    drafts = await _together([self.drive(self.run.prepare(e)) for e in batch])
+                else:  # no request to wait for: no task to make either
+                    drafts = [await self.drive(self.run.prepare(e)) for e in batch]
+                ready = [(e, d) for e, d in zip(batch, drafts, strict=True) if d is not None]
+                self.run.record_done()  # the copies made since the last batch: one commit
+                if ready:
+                    self.run.journal.mark_in_flight(
+                        *((e.source_id, draft_to_json(d)) for e, d in ready))
+                self.marked.extend(zip(batch, drafts, strict=True))
+            return self.marked.popleft() if self.marked else _END
 
 
 async def _drive_async(step: Step[T], source: AsyncGateway, target: AsyncGateway,
-                       commits: _GroupCommit) -> T:
+                       journal: Journal) -> T:
     value: Any = None
     failure: errors.InvoiceKitError | None = None
     while True:
@@ -759,7 +818,7 @@ async def _drive_async(step: Step[T], source: AsyncGateway, target: AsyncGateway
                 iterator: AsyncIterator[Any] = action.iterator
                 value = await anext(iterator, _END)
             elif isinstance(action, _InFlight):
-                await commits.mark(action.source_id, action.draft)
+                journal.mark_in_flight((action.source_id, action.draft))
             else:
                 gateway = source if action.side == "source" else target
                 value = getattr(gateway, action.method)(*action.args)
@@ -769,11 +828,31 @@ async def _drive_async(step: Step[T], source: AsyncGateway, target: AsyncGateway
             failure = exc
 
 
-async def _pool(items: Iterator[T], work: Callable[[T], Any], concurrency: int) -> None:
-    """Run `work(item)` for every item, at most *concurrency* at a time (items pulled lazily)."""
+async def _together(work: list[Awaitable[T]]) -> list[T]:
+    """Await all of *work* concurrently; the first error is raised (not a group) once the
+    others are cancelled."""
+    async def one(item: Awaitable[T]) -> T:
+        return await item
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(item)) for item in work]
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def _pool(items: Iterator[T] | Callable[[], Awaitable[T | _End]],
+                work: Callable[[T], Any], concurrency: int) -> None:
+    """Run `work(item)` for every item, at most *concurrency* at a time (items pulled lazily,
+    from an iterator or by awaiting `items()` until it gives `_END`)."""
     async def worker() -> None:
-        for item in items:  # one shared iterator: each next() runs between awaits
-            await work(item)
+        if not callable(items):
+            for item in items:  # one shared iterator: each next() runs between awaits
+                await work(item)
+            return
+        while not isinstance(taken := await items(), _End):
+            await work(taken)
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -816,39 +895,53 @@ async def migrate_async(
                plan_path=plan_path, progress=progress, settle=settle,
                lease_seconds=lease_seconds)
 
-    commits = _GroupCommit(run.journal)
-    committer = asyncio.create_task(commits.serve())
-
     async def drive(step: Step[T]) -> T:
-        return await _drive_async(step, source, target, commits)
+        return await _drive_async(step, source, target, run.journal)
 
     try:
         await drive(run.reconcile())
         await drive(run.plan(_query(since, until, page_size)))
         if not plan_only:
             customers = run.pending_customers()
-            made = 0
-
-            async def make(item: tuple[str, str, str | None]) -> None:
-                nonlocal made
-                await drive(run.create_customer(*item))
-                made += 1
-                run.tick("customers", made, len(customers))
-
-            await _pool(iter(customers), make, concurrency)
+            for made in range(0, len(customers), concurrency):
+                # a batch at a time: its in-flight marks share a commit, so do its ids
+                batch = customers[made:made + concurrency]
+                run.journal.customer_in_flight(*(key for key, _, _ in batch))
+                run.customers.update((key, (None, "in_flight")) for key, _, _ in batch)
+                ids = await _together([drive(run.new_customer(email, name))
+                                       for _, email, name in batch])
+                created = [(key, id_) for (key, _, _), id_ in zip(batch, ids, strict=True)
+                           if id_ is not None]
+                if created:
+                    run.journal.customers_done(*created)
+                    run.customers.update((key, (id_, "done")) for key, id_ in created)
+                    run.customers_created += len(created)
+                run.tick("customers", made + len(batch), len(customers))
             first = True
             while True:
                 total = run.copy_total(include_failed=first)
                 copied = 0
                 run.tick("copy", 0, total)
 
-                async def copy(entry: Entry, total: int = total) -> None:
+                async def copy(item: tuple[Entry, InvoiceDraft | None],
+                               total: int = total) -> None:
                     nonlocal copied
-                    await drive(run.copy(entry))
+                    entry, draft = item
+                    if draft is not None:
+                        await drive(run.write(entry, draft, marked=True))
                     copied += 1
                     run.tick("copy", copied, total)
 
-                await _pool(run.to_copy(include_failed=first), copy, concurrency)
+                ahead = _MarkedAhead(run, run.to_copy(include_failed=first), concurrency, drive)
+                run.done_later = []
+                try:
+                    await _pool(ahead.take, copy, concurrency)
+                except BaseException:
+                    with contextlib.suppress(Exception):  # what is known of the copies made
+                        run.record_done()
+                    raise
+                run.record_done()
+                run.done_later = None
                 first = False
                 wait = run.next_check()
                 if wait is None:
@@ -870,8 +963,5 @@ async def migrate_async(
             await drive(run.find_duplicates())
         return run.report(plan_only=plan_only)
     finally:
-        committer.cancel()
-        with contextlib.suppress(BaseException):
-            await committer
         with contextlib.suppress(Exception):
             run.close()

@@ -4,7 +4,7 @@ Per source invoice it records the content fingerprint, the plan category and rea
 the draft to write, the state (`planned`, `in_flight`, `done`, `skipped`, `failed`),
 the target id and the last error. The two transitions that decide exactly-once
 (`in_flight` before a write, `done` after it) are committed durably (the async engine
-groups the in-flight marks of concurrent writes into one commit), so a write is never
+marks a batch of up to `concurrency` writes in flight in one commit), so a write is never
 started without a record that survives a power cut. Everything else is committed with
 relaxed durability, which is still safe from a killed process: after a power cut a lost
 plan batch is planned again, and a lost `done` leaves the entry in flight, where
@@ -673,10 +673,17 @@ class Journal:
         lose it, the entry is still in flight and reconciliation finds the copy by its
         marker.
         """
+        self.marks_done((source_id, target_id, note))
+
+    def marks_done(self, *done: tuple[str, str, str | None]) -> None:
+        """`mark_done` for several copies, `(source id, target id, note)` each, in one
+        commit (the async engine records the copies of a batch together)."""
+        now = time.time()
         with self.transaction(durable=False) as db:
-            db.execute("UPDATE entries SET state = 'done', target_id = ?, error = ?, "
-                       "updated = ? WHERE migration = ? AND source_id = ?",
-                       (target_id, note, time.time(), self.migration, source_id))
+            db.executemany("UPDATE entries SET state = 'done', target_id = ?, error = ?, "
+                           "updated = ? WHERE migration = ? AND source_id = ?",
+                           [(target_id, note, now, self.migration, source_id)
+                            for source_id, target_id, note in done])
 
     def mark_failed(self, source_id: str, error: str) -> None:
         """The target refused the write (it did not happen): retried on the next run."""
@@ -752,20 +759,28 @@ class Journal:
             (self.migration, key)).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def customer_in_flight(self, key: str) -> None:
-        """Record that a customer is about to be created."""
+    def customer_in_flight(self, *keys: str) -> None:
+        """Record that a customer is about to be created. Several keys share one commit
+        (the async engine marks a batch of customers at once)."""
+        now = time.time()
         with self.transaction() as db:
-            db.execute("INSERT INTO customers (migration, key, target_id, state, updated) "
-                       "VALUES (?, ?, NULL, 'in_flight', ?) ON CONFLICT (migration, key) "
-                       "DO UPDATE SET state = 'in_flight', updated = excluded.updated",
-                       (self.migration, key, time.time()))
+            db.executemany("INSERT INTO customers (migration, key, target_id, state, updated) "
+                           "VALUES (?, ?, NULL, 'in_flight', ?) ON CONFLICT (migration, key) "
+                           "DO UPDATE SET state = 'in_flight', updated = excluded.updated",
+                           [(self.migration, key, now) for key in keys])
 
     def customer_done(self, key: str, target_id: str) -> None:
         """Record the created customer's target id."""
+        self.customers_done((key, target_id))
+
+    def customers_done(self, *created: tuple[str, str]) -> None:
+        """Record the target ids of several created customers, `(key, target id)` each,
+        in one commit."""
+        now = time.time()
         with self.transaction() as db:
-            db.execute("UPDATE customers SET target_id = ?, state = 'done', updated = ? "
-                       "WHERE migration = ? AND key = ?",
-                       (target_id, time.time(), self.migration, key))
+            db.executemany("UPDATE customers SET target_id = ?, state = 'done', updated = ? "
+                           "WHERE migration = ? AND key = ?",
+                           [(target_id, now, self.migration, key) for key, target_id in created])
 
     def customers_in_flight(self) -> list[str]:
         """Customers whose creation was started but not recorded (a crash or unknown outcome)."""
