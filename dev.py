@@ -591,6 +591,59 @@ def mutation_results(work: Path, target: MutationTarget) -> dict[str, str]:
     return results
 
 
+_SQL_STATEMENT = re.compile(
+    r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|BEGIN|COMMIT|ROLLBACK|WITH)\b",
+    re.IGNORECASE)
+_SQL_QUOTED = re.compile(r"'[^']*'")
+
+
+def sql_case_mutants(work: Path, target: MutationTarget, names: list[str]) -> set[str]:
+    """The mutants among *names* whose only change is the case of an SQL statement's words.
+
+    mutmut also writes every string in lower and in upper case. SQLite and PostgreSQL read
+    keywords and the names of tables, columns and pragmas in any case, so such a mutant runs
+    the same statement: no test can notice it. Found by comparing each mutant's syntax tree
+    with the original function's (mutmut keeps both in `mutants/`): the two differ in one
+    string only, that string is an SQL statement, it differs only in case, and every
+    quoted value in it (`'in_flight'`, which the database does compare) is unchanged.
+    """
+    import ast
+
+    source = work / "mutants" / "src" / target.module
+    if not names or not source.is_file():
+        return set()
+    functions = {node.name: node for node in ast.walk(ast.parse(source.read_text("utf-8")))
+                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+    def strings(node: ast.AST) -> list[object]:
+        return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)]
+
+    def shape(node: ast.AST) -> str:
+        copy = ast.parse(ast.unparse(node)).body[0]
+        assert isinstance(copy, ast.FunctionDef | ast.AsyncFunctionDef)
+        copy.name = "f"
+        for n in ast.walk(copy):
+            if isinstance(n, ast.Constant) and isinstance(n.value, str):
+                n.value = n.value.casefold()
+        return ast.dump(copy)
+
+    found: set[str] = set()
+    for name in names:
+        function = name.rpartition(".")[2]
+        mutant = functions.get(function)
+        original = functions.get(function.rpartition("__mutmut_")[0] + "__mutmut_orig")
+        if mutant is None or original is None or shape(mutant) != shape(original):
+            continue
+        changed = [(a, b) for a, b in zip(strings(original), strings(mutant), strict=False)
+                   if a != b]
+        if (len(changed) == 1 and all(isinstance(v, str) for v in changed[0])
+                and _SQL_STATEMENT.match(str(changed[0][0]))
+                and _SQL_QUOTED.findall(str(changed[0][0]))
+                == _SQL_QUOTED.findall(str(changed[0][1]))):
+            found.add(name)
+    return found
+
+
 def mutate(names: list[str], *, full: bool = False) -> int:
     """Run mutmut on each target in turn; print and write the kill rate per module.
 
@@ -627,22 +680,33 @@ def mutate(names: list[str], *, full: bool = False) -> int:
             sys.exit(f"mutmut failed on {name} (exit {code}); its log: {log}")
         killed = sum(status in KILLED for status in results.values())
         survivors = sorted(n for n, status in results.items() if status not in KILLED)
+        sql_case = sql_case_mutants(work, target, survivors)
+        observable = len(results) - len(sql_case)
         summary[name] = {"module": f"{target.project}/src/{target.module}".removeprefix("./"),
                          "mutants": len(results), "killed": killed,
                          "kill_rate": round(100 * killed / len(results), 1),
+                         "sql_case": len(sql_case),
+                         "observable_kill_rate": round(100 * killed / max(observable, 1), 1),
                          "seconds": seconds,
-                         "survivors": {n: results[n] for n in survivors}}
+                         "survivors": {n: results[n] for n in survivors if n not in sql_case}}
         print(f"   {killed}/{len(results)} killed ({summary[name]['kill_rate']}%) in {seconds}s",
               flush=True)
+        if sql_case:
+            print(f"   {len(sql_case)} survivors only change the case of an SQL statement "
+                  f"(equivalent): {killed}/{observable} of the others killed "
+                  f"({summary[name]['observable_kill_rate']}%)", flush=True)
         for survivor in survivors:
-            print(f"   {results[survivor]:>10}  {survivor}", flush=True)
+            if survivor not in sql_case:
+                print(f"   {results[survivor]:>10}  {survivor}", flush=True)
         summary_file.write_text(json.dumps(summary, indent=2, ensure_ascii=False),
                                 encoding="utf-8")
     print("\n== kill rate per module (* from an earlier run)")
+    print("  killed  of all  of the rest (not SQL case)  time  module")
     for name, row in summary.items():
         name = name if name in (names or MUTATION_TARGETS) else f"{name} *"
-        print(f"{row['kill_rate']:>6}%  {row['killed']:>4}/{row['mutants']:<4} "
-              f"{row['seconds']:>5}s  {name}")
+        rest = row.get("observable_kill_rate", row["kill_rate"])
+        print(f"{row['killed']:>4}/{row['mutants']:<4}{row['kill_rate']:>6}%  {rest:>6}%"
+              f"{'':>19}{row['seconds']:>5}s  {name}")
     print(f"\nSee a survivor: cd .mutation/MODULE && ../../.venv/bin/mutmut show NAME; "
           f"the figures are in {summary_file}")
     return 0
