@@ -531,11 +531,11 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
     # The readers' amounts, currencies and dates (`dev.py mutate --full` takes the whole
     # module: the assembly of an invoice field by field and the writers too).
     "salla-reader": MutationTarget("plugins/salla", "invoicekit_salla/_wire.py", (
-        "test_salla_wire.py", "test_salla_reader.py"), (
+        "test_salla_wire.py", "test_salla_reader.py", "test_salla_reader_promises.py"), (
             "x__number", "x_read_amount", "x__not_an_amount", "x__money", "x__tax",
             "x__currency", "x__currency_of", "x__own_currency", "x__date", "x__kind")),
     "dayzero-reader": MutationTarget("plugins/dayzero", "invoicekit_dayzero/_wire.py", (
-        "test_dayzero_wire.py", "test_dayzero_reader.py"), (
+        "test_dayzero_wire.py", "test_dayzero_reader.py", "test_dayzero_reader_promises.py"), (
             "x__cents", "x__money", "x__currency", "x__day", "x__text", "x__strict_bool",
             "x__strict_str", "x__shown", "x__wrong")),
 }
