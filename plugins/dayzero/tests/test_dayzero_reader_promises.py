@@ -137,3 +137,16 @@ def test_any_other_customer_text_is_the_typed_error_naming_the_field(name: Any) 
     assert type(info.value) is errors.ProviderUnavailable
     assert "unexpected customer from DayZero: " in str(info.value)
     assert "expected str | None @ $.name" in str(info.value)
+
+
+def test_the_converter_refuses_a_non_boolean_with_a_message_saying_what_came() -> None:
+    """`_wire.converter` is the reader's public converter: used on its own, its strict hooks
+    explain themselves (through `parse_receipt`, cattrs' `@ $.field` message is shown)."""
+    assert _wire.converter.structure("true", bool) is True
+    with pytest.raises(ValueError, match=r"^expected true or false, got 'maybe'$"):
+        _wire.converter.structure("maybe", bool)
+    assert _wire.converter.structure(42, str) == "42"
+    with pytest.raises(ValueError, match=r"^expected a string, got float$"):
+        _wire.converter.structure(4.2, str)
+    with pytest.raises(ValueError, match=r"^expected a string, got bool$"):
+        _wire.converter.structure(False, str)
