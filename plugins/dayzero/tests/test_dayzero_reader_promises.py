@@ -150,3 +150,84 @@ def test_the_converter_refuses_a_non_boolean_with_a_message_saying_what_came() -
         _wire.converter.structure(4.2, str)
     with pytest.raises(ValueError, match=r"^expected a string, got bool$"):
         _wire.converter.structure(False, str)
+
+
+# ---- the assembly of an invoice (`to_invoice`) ---------------------------------------------
+def test_a_line_without_an_amount_totals_quantity_times_unit_price() -> None:
+    data = load_fixture("invoice_200.json")
+    del data["line_items"][2]["amount"]  # 3 x 12750 cents
+    item = _wire.to_invoice(data).items[2]
+    assert (item.quantity, item.unit_price, item.total) == (
+        Decimal(3), Money(Decimal("127.50"), "USD"), Money(Decimal("382.50"), "USD"))
+
+
+def test_line_amounts_of_any_size_stay_exact_whatever_the_callers_context() -> None:
+    import decimal
+
+    data = load_fixture("invoice_200.json")
+    data["line_items"][0].update(unit_price=10**30 + 1, amount=10**30 + 3)
+    with decimal.localcontext(decimal.Context(prec=5)):
+        item = _wire.to_invoice(data).items[0]
+    assert str(item.unit_price.amount) == "10000000000000000000000000000.01"
+    assert item.total is not None
+    assert str(item.total.amount) == "10000000000000000000000000000.03"
+
+
+@pytest.mark.parametrize(("fields", "customer"), [
+    ({"customer_name": "Ada Lovelace"}, Customer(name="Ada Lovelace")),
+    ({"customer_email": "ada@example.com"}, Customer(email="ada@example.com")),
+    ({"customer_id": INVOICE_ID}, Customer(id=INVOICE_ID)),
+    ({"customer_name": "", "customer_email": ""}, None),
+    ({}, None),
+])
+def test_any_one_customer_field_makes_a_customer(fields: dict[str, str],
+                                                 customer: Customer | None) -> None:
+    data = {k: v for k, v in load_fixture("invoice_200.json").items()
+            if not k.startswith("customer_")}
+    assert _wire.to_invoice({**data, **fields}).customer == customer
+
+
+def test_the_payload_itself_has_an_empty_path() -> None:
+    with pytest.raises(_wire.WireFormatError) as info:
+        _wire.to_invoice(["an", "invoice"])
+    assert (info.value.path, str(info.value)) == ("", "expected an invoice object, got list")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ({"description": 5, "quantity": 1, "unit_price": 1},
+     "line_items[0].description: expected a string, got 5"),
+    ({"description": "x", "unit_price": 1},
+     "line_items[0].quantity: expected a whole number, got nothing (the field is missing)"),
+    ({"description": "x", "quantity": None, "unit_price": 1},
+     "line_items[0].quantity: expected a whole number, got None"),
+    ({"description": "x", "quantity": 1, "unit_price": 1, "variant_id": 5},
+     "line_items[0].variant_id: expected a string or null, got 5"),
+    ({"description": "x", "quantity": 1, "unit_price": 1, "variant_id": ["v"]},
+     "line_items[0].variant_id: expected a string or null, got a list of 1"),
+])
+def test_a_bad_line_field_is_named_with_what_came(line: dict[str, Any], message: str) -> None:
+    assert fault({"id": INVOICE_ID, "status": "open", "line_items": [line]}) == message
+
+
+def test_created_at_is_text_or_null() -> None:
+    data = load_fixture("invoice_200.json")
+    assert _wire.to_invoice({**data, "created_at": None}).id == INVOICE_ID
+    assert fault({**data, "created_at": 5}) == "created_at: expected a string or null, got 5"
+
+
+def test_a_body_that_is_not_an_invoice_object_is_named_without_a_path() -> None:
+    with pytest.raises(errors.ProviderUnavailable) as info:
+        _wire.parse_invoice(response([1, 2]))
+    assert info.value.message.startswith(
+        "unusable invoice from DayZero: expected an invoice object, got list (HTTP 200")
+
+
+def test_a_page_that_is_not_an_object_or_has_no_items_array_says_so() -> None:
+    with pytest.raises(errors.ProviderUnavailable) as info:
+        _wire.invoice_page(response([{"id": INVOICE_ID}]))
+    assert info.value.message.startswith("expected a list object from DayZero, got list (HTTP 200")
+    for page in ({"data": [], "has_next": False}, {"items": {"0": {}}, "has_next": False}):
+        with pytest.raises(errors.ProviderUnavailable) as info:
+            _wire.invoice_page(response(page))
+        assert info.value.message.startswith(
+            "DayZero's invoice list has no 'items' array (HTTP 200")
