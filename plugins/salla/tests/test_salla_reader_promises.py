@@ -185,3 +185,103 @@ def test_read_amount_refuses_the_rest_naming_the_path(value: Any, message: str) 
     with pytest.raises(WireFormatError) as caught:
         read_amount(value, "x.amount")
     assert (str(caught.value), caught.value.path) == (message, "x.amount")
+
+
+# ---- the assembly of an invoice: every field read from its own key, faults named there ---------
+@pytest.mark.parametrize("field", ["invoice_number", "type", "order_id", "payment_method",
+                                   "url", "qr_code"])
+def test_a_text_field_of_another_type_is_named(field: str) -> None:
+    error = fault({"id": 1, field: [1]})
+    assert (error.path, str(error)) == (field, f"{field}: expected a string or an integer, "
+                                               "got a list")
+
+
+@pytest.mark.parametrize("field", ["sub_total", "subtotal", "shipping_cost", "cod_cost",
+                                   "discount", "total"])
+def test_a_bad_amount_is_named_at_its_own_field(field: str) -> None:
+    error = fault({"id": 1, field: {"amount": "x", "currency": "SAR"}})
+    assert (error.path, str(error)) == (f"{field}.amount", f"{field}.amount: 'x' is not an amount")
+
+
+@pytest.mark.parametrize("field", ["discount", "total", "tax"])
+def test_a_bad_item_amount_is_named_at_its_own_field(field: str) -> None:
+    amount = {"amount": "x"}
+    item = {"name": "Pen", "price": {"amount": 1},
+            field: {"percent": 15, "amount": amount} if field == "tax" else amount}
+    path = "items[0].tax.amount.amount" if field == "tax" else f"items[0].{field}.amount"
+    assert str(fault({"id": 1, "items": [item]})) == f"{path}: 'x' is not an amount"
+
+
+@pytest.mark.parametrize(("field", "path"), [("sku", "sku"), ("product_id", "product_id"),
+                                             ("type", "type")])
+def test_a_bad_item_text_is_named_at_its_own_field(field: str, path: str) -> None:
+    item = {"name": "Pen", "price": {"amount": 1}, field: 1.5}
+    assert str(fault({"id": 1, "items": [item]})) == (
+        f"items[0].{path}: expected a string or an integer, got a float")
+
+
+def test_every_field_is_read_from_its_own_key_ids_as_text() -> None:
+    invoice = to_invoice({
+        "id": 7, "invoice_number": 1001, "type": "credit_note", "order_id": 42,
+        "payment_method": "mada", "url": "https://s.salla.sa/i/7.pdf", "date": "2024-02-29",
+        "total": {"amount": "10.00", "currency": "USD"}, "shipping_cost": {"amount": "2"},
+        "cod_cost": {"amount": "3"}, "discount": {"amount": "-1.50"},
+        "items": [{"name": 12, "price": {"amount": "4.00"}, "quantity": 2,
+                   "discount": {"amount": "0.50"}, "total": {"amount": "7.50"},
+                   "tax": {"percent": "15", "amount": {"amount": "1.05"}},
+                   "sku": 99, "product_id": 5, "type": 3},
+                  {"name": "Pad", "price": {"amount": 1}, "sku": "P-1", "product_id": "6",
+                   "type": "product"}]})
+    usd = "USD"
+    assert (invoice.id, invoice.number, invoice.order_id) == ("7", "1001", "42")
+    assert (invoice.payment_method, invoice.pdf_url) == ("mada", "https://s.salla.sa/i/7.pdf")
+    assert invoice.issue_date == dt.date(2024, 2, 29)
+    assert invoice.kind.value == "credit_note"
+    assert (invoice.shipping, invoice.cash_on_delivery, invoice.discount) == (
+        Money(Decimal(2), usd), Money(Decimal(3), usd), Money(Decimal("-1.50"), usd))
+    assert invoice.items == (
+        LineItem(name="12", quantity=Decimal(2), unit_price=Money(Decimal("4.00"), usd),
+                 discount=Money(Decimal("0.50"), usd), tax_rate=Decimal(15),
+                 tax=Money(Decimal("1.05"), usd), total=Money(Decimal("7.50"), usd),
+                 sku="99", product_id="5", kind="3"),
+        LineItem(name="Pad", quantity=Decimal(1), unit_price=Money(Decimal(1), usd),
+                 sku="P-1", product_id="6", kind="product"))
+
+
+def test_an_invoice_may_come_as_any_mapping() -> None:
+    from types import MappingProxyType
+
+    invoice = to_invoice(MappingProxyType({"id": 1, "total": {"amount": "5"}}))
+    assert (invoice.id, invoice.total) == ("1", Money(Decimal(5), "SAR"))
+
+
+def test_the_payload_itself_has_an_empty_path() -> None:
+    error = fault(["not", "an", "invoice"])
+    assert (error.path, str(error)) == ("", "expected an invoice object, got a list")
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ({"name": None, "price": {"amount": 1}}, "items[0].name: missing: an item needs a name"),
+    ({"name": "x", "price": None}, "items[0].price: missing: an item needs a price"),
+    ({"price": {"amount": 1}}, "items[0].name: missing: an item needs a name"),
+    ({"name": 1.5, "price": {"amount": 1}},
+     "items[0].name: expected a string or an integer, got a float"),
+])
+def test_an_item_without_a_name_or_a_price_is_named(item: dict[str, Any], message: str) -> None:
+    error = fault({"id": 1, "items": [item]})
+    assert (error.path, str(error)) == (message.partition(": ")[0], message)
+
+
+def test_an_id_too_long_to_print_is_named() -> None:
+    error = fault({"id": 10**5000})
+    assert (error.path, str(error)) == ("id", "id: an integer far too long to be an id")
+
+
+@pytest.mark.parametrize(("label", "kind"), [
+    ("CREDIT NOTE", "credit_note"), ("Credit-Note", "credit_note"),
+    ("credit _ note", "credit_note"), ("Credit_Note", "credit_note"),
+    ("CreditNote", "credit_note"), (" مرتجع ", "credit_note"),
+    ("TAX INVOICE", "invoice"), ("simplified_tax_invoice", "invoice"), ("", "invoice"),
+])
+def test_a_label_is_read_whatever_its_case_and_separators(label: str, kind: str) -> None:
+    assert to_invoice({"id": 1, "type": label}).kind.value == kind
