@@ -176,8 +176,10 @@ def test_log_records_carry_the_secret_in_no_attribute() -> None:
         with invoicekit.Gateway(EchoProvider(token=CANARY), http_client=client,
                                 base_url="https://things.example/api",
                                 hooks=HttpHooks(on_response=failing_hook)) as gw, \
-                pytest.raises(errors.ValidationError):
+                pytest.raises(errors.ValidationError, match="bad request from Bearer \\*\\*\\*"
+                              ) as caught:
             gw.get_invoice("7")
+        assert caught.value.fields == {"f": ["Bearer ***"], "Bearer ***": ["key"]}
         logging.getLogger("invoicekit.http").info(
             "args %s", CANARY, extra={"custom": {"k": [CANARY]}}, stack_info=True)
     finally:

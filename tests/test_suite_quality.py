@@ -18,11 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: `pytest.raises` are fixed there, then the file leaves this set). Each is listed only while
 #: it has offenders: `test_exemptions_are_still_needed` fails once an exempt file is clean.
 EXEMPT: frozenset[str] = frozenset({
-    "plugins/dayzero/tests/test_dayzero_reader.py",
-    "plugins/dayzero/tests/test_dayzero_wire.py",
-    "plugins/salla/tests/test_salla_reader.py",
-    "plugins/salla/tests/test_salla_wire.py",
-    "tests/test_reliability_secrets.py",
 })
 
 

@@ -173,7 +173,8 @@ def test_a_bulk_transaction_lowers_synchronous_and_restores_full(
     with journal.transaction(durable=False):
         assert synchronous(journal) == NORMAL
     assert synchronous(journal) == FULL
-    with pytest.raises(ZeroDivisionError, match="division by zero"), journal.transaction(durable=False):
+    with pytest.raises(ZeroDivisionError, match="division by zero"), \
+            journal.transaction(durable=False):
         1 / 0  # noqa: B018
     assert synchronous(journal) == FULL
     plan(journal, "1")

@@ -259,7 +259,7 @@ def test_success_false_after_a_write_is_outcome_unknown() -> None:
         _wire.parse_invoice(response(FAILED, method="POST", status=201))
     assert (info.value.message, info.value.code, info.value.status) == (
         "Business suspended", "suspended", 201)
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown, match="Business suspended"):
         _wire.parse_receipt(response(FAILED, method="POST", status=201), INVOICE_ID)
     without_data = {"success": False, "message": "Business suspended"}
     with pytest.raises(errors.OutcomeUnknown) as info:

@@ -4,6 +4,7 @@ malformed bodies that must become typed errors."""
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -129,15 +130,23 @@ def test_malformed_invoice_is_provider_unavailable(changes: dict[str, Any]) -> N
     assert "DayZero" in str(info.value) or "dayzero" in str(info.value)
 
 
-@pytest.mark.parametrize("raw", [b"", b"<html>oops</html>", b"{\"items\": [", b"[1, 2]",
-                                 b"null", b"\xff\xfe"])
-def test_unreadable_bodies_are_typed(raw: bytes) -> None:
-    with pytest.raises(errors.ProviderUnavailable):
+@pytest.mark.parametrize(("raw", "problem"), [
+    (b"", "empty response body where JSON was expected"),
+    (b"<html>oops</html>", "response body is not valid JSON"),
+    (b"{\"items\": [", "response body is not valid JSON"),
+    (b"[1, 2]", "expected an invoice list page object from DayZero, got list"),
+    (b"null", "expected an invoice list page object from DayZero, got NoneType"),
+    (b"\xff\xfe", "response body is not valid JSON"),
+])
+def test_unreadable_bodies_are_typed(raw: bytes, problem: str) -> None:
+    with pytest.raises(errors.ProviderUnavailable,
+                       match=rf"^dayzero HTTP 200: {re.escape(problem)} \(HTTP 200, body: "):
         _wire.invoice_page(response(None, raw=raw))
 
 
 def test_malformed_write_answer_is_outcome_unknown() -> None:
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown, match=r"^dayzero HTTP 201: unexpected send result "
+                       r"from DayZero: .*the write may or may not have happened$"):
         _wire.parse_receipt(response({"success": "maybe"}, status=201, method="POST"),
                             INVOICE_ID)
 

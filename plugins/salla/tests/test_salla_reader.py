@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -399,6 +400,8 @@ def test_garbage_never_escapes_as_anything_but_the_typed_error(
     body = json.dumps({"status": 200, "success": True, "data": wire}, default=str).encode()
     if json.loads(body, parse_float=Decimal)["data"] != wire:
         return  # a float or a Decimal NaN has no JSON spelling of its own
-    with pytest.raises(errors.ProviderUnavailable):
+    with pytest.raises(errors.ProviderUnavailable,
+                       match="^salla HTTP 200: Salla sent an unreadable invoice: "
+                             + re.escape(fault.path)):
         read_invoice(Response(200, {"content-type": "application/json"}, body,
                               Request("GET", "/orders/invoices/1"), "salla"))

@@ -75,18 +75,29 @@ def test_unknown_fields_are_kept_in_raw() -> None:
     invoice = to_invoice(payload)
     assert invoice.raw["brand_new_field"] == {"nested": [1, 2]}
     assert invoice.raw["customer"] == {"name": "ن"}
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         invoice.raw["id"] = 2  # type: ignore[index]
 
 
-@pytest.mark.parametrize("payload", [
-    {"id": 1.5}, {"id": True}, {}, {"id": 1, "total": {"amount": "abc"}},
-    {"id": 1, "total": {"amount": 1, "currency": "XYZ"}}, {"id": 1, "items": [{"name": "x"}]},
-    {"id": 1, "items": "nope"}, {"id": 1, "date": "yesterday"}, [], "x",
+@pytest.mark.parametrize(("payload", "path", "message"), [
+    ({"id": 1.5}, "id", "id: expected a string or an integer, got a float"),
+    ({"id": True}, "id", "id: expected a string or an integer, got a boolean"),
+    ({}, "id", "id: missing: an invoice needs an id"),
+    ({"id": 1, "total": {"amount": "abc"}}, "total.amount", "total.amount: 'abc' is not an amount"),
+    ({"id": 1, "total": {"amount": 1, "currency": "XYZ"}}, "total.currency",
+     "total.currency: unknown currency 'XYZ': expected an ISO 4217 code such as 'SAR'"),
+    ({"id": 1, "items": [{"name": "x"}]}, "items[0].price",
+     "items[0].price: missing: an item needs a price"),
+    ({"id": 1, "items": "nope"}, "items", "items: expected a list of items, got a string"),
+    ({"id": 1, "date": "yesterday"}, "date", "date: 'yesterday' is not a YYYY-MM-DD date"),
+    ([], "", "expected an invoice object, got a list"),
+    ("x", "", "expected an invoice object, got a string"),
 ])
-def test_malformed_payloads_raise_wire_format_error(payload: Any) -> None:
-    with pytest.raises(WireFormatError):
+def test_malformed_payloads_raise_wire_format_error(payload: Any, path: str,
+                                                    message: str) -> None:
+    with pytest.raises(WireFormatError) as caught:
         to_invoice(payload)
+    assert (caught.value.path, str(caught.value)) == (path, message)
 
 
 @pytest.mark.parametrize("body", [
@@ -110,7 +121,9 @@ def test_malformed_create_answer_is_outcome_unknown(provider: SallaProvider,
                                                    ) -> None:
     op = provider.create_invoice(provider.check_draft(data_draft("1", "N")))
     request = next(op)
-    with pytest.raises(errors.OutcomeUnknown):
+    with pytest.raises(errors.OutcomeUnknown,
+                       match=r"expected data in Salla's \{status, success, data\} envelope "
+                             r"\(HTTP 200, body: \{\}\); the write may or may not have happened"):
         op.send(Response(200, {"content-type": "application/json"}, b"{}", request, "salla"))
 
 
