@@ -225,7 +225,8 @@ def test_a_body_that_is_not_an_invoice_object_is_named_without_a_path() -> None:
 def test_a_page_that_is_not_an_object_or_has_no_items_array_says_so() -> None:
     with pytest.raises(errors.ProviderUnavailable) as info:
         _wire.invoice_page(response([{"id": INVOICE_ID}]))
-    assert info.value.message.startswith("expected a list object from DayZero, got list (HTTP 200")
+    assert info.value.message.startswith(
+        "expected an invoice list page object from DayZero, got list (HTTP 200")
     for page in ({"data": [], "has_next": False}, {"items": {"0": {}}, "has_next": False}):
         with pytest.raises(errors.ProviderUnavailable) as info:
             _wire.invoice_page(response(page))
