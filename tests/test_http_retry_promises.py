@@ -216,6 +216,7 @@ def test_a_redirect_without_a_location_says_only_its_status() -> None:
         gw.get_invoice("7")
     assert info.value.message.startswith(
         "unexpected HTTP 302; redirects are not followed, check base_url")
+    assert (info.value.provider, info.value.status) == ("httpkit", 302)
 
 
 def test_a_redirect_location_is_quoted_up_to_200_characters() -> None:
@@ -335,3 +336,33 @@ def test_a_retry_sleeps_for_the_backoff(monkeypatch: pytest.MonkeyPatch) -> None
                  throttle=False) as gw:
         assert gw.get_invoice("7").number == "INV-7"
     assert slept == [0.5]
+
+
+def test_a_429_is_retried_even_when_left_out_of_the_retry_statuses(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A 429 is a refusal: nothing was done, so it is always safe to repeat.
+    caplog.set_level(logging.INFO, logger="invoicekit")
+    script = Script(httpx.Response(429, json={"message": "slow"}, headers={"Retry-After": "1"}),
+                    httpx.Response(200, json=THING))
+    policy = RetryPolicy(retry_statuses=frozenset({503}))
+    with instant_waits(), gateway(script, retry=policy, throttle=False) as gw:
+        assert gw.get_invoice("7").number == "INV-7"
+    assert [r.http_retry_reason for r in caplog.records
+            if hasattr(r, "http_retry_reason")] == ["HTTP 429"]
+
+
+@pytest.mark.parametrize(("retry_after", "retried"), [("30", True), ("31", False)])
+def test_a_429_retry_after_equal_to_the_cap_is_waited_one_past_it_is_not(
+        retry_after: str, retried: bool) -> None:
+    script = Script(httpx.Response(429, json={"message": "slow"},
+                                   headers={"Retry-After": retry_after}),
+                    httpx.Response(200, json=THING))
+    policy = RetryPolicy(max_retries=1, retry_after_cap=30)
+    with instant_waits(), gateway(script, retry=policy, throttle=False) as gw:
+        if retried:
+            assert gw.get_invoice("7").number == "INV-7"
+        else:
+            with pytest.raises(errors.RateLimited) as info:
+                gw.get_invoice("7")
+            assert (info.value.retry_after, info.value.message) == (31.0, "slow")
+    assert len(script.seen) == (2 if retried else 1)
