@@ -514,7 +514,10 @@ def _mutants(function: str, *numbers: int) -> tuple[str, ...]:
 
 MUTATION_TARGETS: dict[str, MutationTarget] = {
     "money": MutationTarget(".", "invoicekit/_money.py", (
-        "test_core_money.py", "test_core_money_promises.py", "test_reliability_secrets.py")),
+        "test_core_money.py", "test_core_money_promises.py", "test_reliability_secrets.py"),
+        equivalent=(*_mutants("x__amount", 3, 5, 6), *_mutants("x__exact", 4),
+                    *_mutants("xǁMoneyǁfrom_minor", 21, 22),
+                    *_mutants("xǁMoneyǁquantize", 8, 9, 12, 21, 22))),
     "redaction": MutationTarget(".", "invoicekit/_secrets.py", (
         "test_http_security.py", "test_http_redaction_promises.py",
         "test_reliability_secrets.py"), equivalent=(

@@ -484,3 +484,17 @@ def test_a_bucket_estimate_of_exactly_the_cap_is_waited() -> None:
         admitted(t)
     # The next slot in 2 s by the estimate, which is not beyond a cap of 2 s.
     assert t.wait_for(t.enqueue(), cap=2.0) == 2.0
+
+
+def test_with_a_clock_ahead_of_the_providers_one_window_is_not_taken_for_two() -> None:
+    # This machine's clock is ahead: the provider's epoch Reset looks 5 s past. Its windows
+    # are told apart by that Reset, not by when the answers arrived here.
+    clock = Clock()
+    t = throttle(clock)
+    answered(t, 200, headers(limit=2, remaining=1, reset=int(EPOCH + 95)))
+    admitted(t), admitted(t)  # the "past" reset refilled the window: 2 slots, both used
+    clock.now += 2
+    t.observe(200, headers(limit=2, remaining=0, reset=int(EPOCH + 95)))  # the same window
+    # No fresh slots: the next caller waits for the answer still in flight, re-checking
+    # every half of its 2 s age, at most every 0.25 s.
+    assert waits(t, 1) == [0.25]
