@@ -507,6 +507,8 @@ class MutationTarget(NamedTuple):
 _ENGINE = "xǁHttpEngineǁ"
 _JOURNAL = "xǁJournalǁ"
 _SQLITE = "xǁ_SQLiteǁ"
+
+
 def _mutants(function: str, *numbers: int) -> tuple[str, ...]:
     """mutmut's names for the mutants *numbers* of *function* (`x_f`, `xǁClassǁmethod`)."""
     return tuple(f"{function}__mutmut_{n}" for n in numbers)
