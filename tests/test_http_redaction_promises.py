@@ -85,6 +85,12 @@ def test_equal_secrets_hash_alike() -> None:
     assert len({Secret("sk-hash-0042"), Secret("sk-hash-0042"), Secret("sk-hash-0043")}) == 2
 
 
+def test_different_secrets_hash_apart() -> None:
+    # A hash shared by every secret keeps sets and dicts of secrets correct but makes each
+    # lookup a scan. Two 64-bit string hashes collide once in about 10**19 runs.
+    assert hash(Secret("sk-hash-0042")) != hash(Secret("sk-hash-0043"))
+
+
 def test_a_secret_refuses_to_be_pickled() -> None:
     with pytest.raises(TypeError) as info:
         pickle.dumps(Secret("sk-pickle-0777"))
@@ -212,6 +218,24 @@ def test_a_plugin_logger_named_at_install_is_redacted() -> None:
     assert capture.lines == ["sent ***"]
     assert logger.filters.count(secrets._FILTER) == 1
     assert secrets._FILTER not in logging.getLogger().filters
+
+
+def test_installing_again_touches_no_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every HTTP engine installs the redaction when it is built: once a logger has the
+    # filter, a later call must not look it up or lock again.
+    name = f"tests.redaction.again{fresh()}"
+    secrets.install_log_redaction(name)
+    added: list[tuple[str, logging.Filter]] = []
+
+    def spy(logger: logging.Logger, item: logging.Filter) -> None:
+        added.append((logger.name, item))
+
+    monkeypatch.setattr(logging.Logger, "addFilter", spy)
+    secrets.install_log_redaction(name)
+    assert added == []
+    other = f"tests.redaction.other{fresh()}"
+    secrets.install_log_redaction(other)  # a new name still gets the filter
+    assert added == [(other, secrets._FILTER)]
 
 
 def test_the_library_loggers_are_redacted() -> None:
