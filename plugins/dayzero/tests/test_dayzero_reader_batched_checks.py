@@ -67,7 +67,8 @@ def test_zero_is_exact_in_each_currency(currency: str, zero: str) -> None:
     code = currency.upper()
     for money in (invoice.amount_paid, invoice.items[0].unit_price, invoice.items[0].total):
         assert money == Money(Decimal(zero), code)
-        assert money is not None and str(money.amount) == zero  # the exponent kept
+        assert money is not None
+        assert str(money.amount) == zero  # the exponent kept
         assert money.currency == code
 
 
