@@ -187,7 +187,7 @@ def test_a_call_held_by_a_retry_after_is_refused_before_sending() -> None:
     throttle = invoicekit.Throttle(clock=lambda: 100.0, wall_clock=lambda: 1_700_000_000.0)
     script = Script(httpx.Response(429, json={"message": "slow"}, headers={"Retry-After": "90"}))
     with gateway(script, retry=RetryPolicy(retry_after_cap=30), throttle=throttle) as gw:
-        with pytest.raises(errors.RateLimited):
+        with pytest.raises(errors.RateLimited, match="slow"):
             gw.get_invoice("7")
         with pytest.raises(errors.RateLimited) as info:
             gw.get_invoice("7")
@@ -319,7 +319,7 @@ def test_the_time_a_request_took_reaches_the_response_the_hooks_and_the_throttle
                             http_client=client, throttle=throttle,
                             hooks=invoicekit.HttpHooks(on_response=done.append)) as gw:
         gw.get_invoice("7")
-        with pytest.raises(errors.NotFound):
+        with pytest.raises(errors.NotFound, match="gone"):
             gw.get_invoice("8")
     assert [i.elapsed for i in done] == [2.0, 2.0]
     assert provider.elapsed == [2.0]
