@@ -140,3 +140,12 @@ def test_submit_to_an_unreachable_broker_is_a_clear_error(journal_db: str, tmp_p
         fleet.submit(path, broker=f"redis://:hunter2@127.0.0.1:{port}/0")
     assert str(caught.value).startswith("cannot send the fleet's tasks to the broker: ")
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_board_without_psycopg_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from invoicekit.fleet._board import Board
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` raises ImportError
+    with pytest.raises(errors.ConfigurationError,
+                       match=r"^the fleet needs psycopg: pip install 'invoicekit\[fleet\]'$"):
+        Board("postgresql://nobody@127.0.0.1:1/none")

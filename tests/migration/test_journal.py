@@ -592,3 +592,15 @@ def test_lease_seconds_must_be_a_positive_number(tmp_path: Path, bad: object) ->
         open_journal(tmp_path / "j.db", lease_seconds=bad)
     assert str(caught.value) == f"lease_seconds must be a positive number of seconds, got {bad!r}"
     assert not (tmp_path / "j.db").exists()  # refused before anything was created
+
+
+def test_a_postgresql_journal_without_psycopg_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` raises ImportError
+    with pytest.raises(errors.ConfigurationError) as caught:
+        Journal("postgresql://nobody@127.0.0.1:1/none?migration=m1", source="salla",
+                target="dayzero", resume=False)
+    assert str(caught.value) == (
+        "the journal 'postgresql://nobody@127.0.0.1:1/none?migration=m1' is a PostgreSQL "
+        "database, which needs psycopg: pip install 'invoicekit[postgres]'")
+    assert caught.value.setting == "journal"

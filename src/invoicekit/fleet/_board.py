@@ -16,8 +16,7 @@ from typing import Any, Final
 
 import attrs
 
-from .. import errors
-from ..migration._journal import _dead_here, _split_url
+from ..migration._journal import _dead_here, _split_url, connect_postgres
 
 __all__ = ["STATES", "Board", "MerchantStatus"]
 
@@ -77,19 +76,10 @@ class Board:
     a `migration` parameter in it is ignored)."""
 
     def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise errors.ConfigurationError(
-                "the fleet needs psycopg: pip install 'invoicekit[fleet]'") from None
         connect, _, self.shown = _split_url(url)
         self.shown = self.shown.partition("?")[0]
-        try:
-            self.db = psycopg.connect(connect, autocommit=True)
-        except psycopg.Error as exc:
-            raise errors.ConfigurationError(
-                f"cannot open the fleet's journal database {self.shown!r}: {exc}",
-                setting="journal") from exc
+        self.db, _ = connect_postgres(connect, "the fleet",
+                                      f"the fleet's journal database {self.shown!r}", "fleet")
         try:
             if not self._has("fleet_merchants"):
                 with self.db.transaction():

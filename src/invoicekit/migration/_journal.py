@@ -249,20 +249,10 @@ class _Postgres(_Store):
     real = "DOUBLE PRECISION"
 
     def __init__(self, url: str, shown: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise errors.ConfigurationError(
-                f"the journal {shown!r} is a PostgreSQL database, which needs psycopg: "
-                "pip install 'invoicekit[postgres]'", setting="journal") from None
         self.url = url
-        self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
-        try:
-            self.db = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise errors.ConfigurationError(
-                f"cannot open the journal database {shown!r}: {exc}",
-                setting="journal") from exc
+        self.db, self.errors = connect_postgres(
+            url, f"the journal {shown!r} is a PostgreSQL database, which",
+            f"the journal database {shown!r}", "postgres")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.db.execute(sql.replace("?", "%s"), tuple(params))
@@ -313,6 +303,24 @@ class _Postgres(_Store):
     @property
     def connection(self) -> Any:
         return self.db
+
+
+def connect_postgres(url: str, needs: str, what: str, extra: str
+                     ) -> tuple[Any, tuple[type[BaseException], ...]]:
+    """An autocommit psycopg connection to *url* and the errors psycopg raises; a
+    `ConfigurationError` (setting `journal`) when psycopg is missing ("*needs* needs
+    psycopg: pip install 'invoicekit[*extra*]'") or *what* cannot be opened."""
+    try:
+        import psycopg
+    except ImportError:
+        raise errors.ConfigurationError(
+            f"{needs} needs psycopg: pip install 'invoicekit[{extra}]'",
+            setting="journal") from None
+    try:
+        return psycopg.connect(url, autocommit=True), (psycopg.Error,)
+    except psycopg.Error as exc:
+        raise errors.ConfigurationError(f"cannot open {what}: {exc}",
+                                        setting="journal") from exc
 
 
 def _split_url(url: str) -> tuple[str, str, str]:
