@@ -561,7 +561,8 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
                 "_take_lease", "_extend_lease")),
             *(_SQLITE + name for name in ("begin", "commit", "rollback")), "x__entry"),
         deselect=("not postgresql and not killed and not shown_location and not two_runs "
-                  "and not through_a_symlink")),
+                  "and not through_a_symlink"),
+        equivalent=_mutants(_JOURNAL + "mark_failed", 1)),
     # The readers: amounts, currencies and dates, and for Salla the assembly of an invoice
     # too (`to_invoice`, `_item`: 17 s more). DayZero's `to_invoice`, `invoice_page` and
     # `_unusable` add 60 s, past the readers' three minutes: the Reliability page has their
@@ -573,12 +574,20 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
             "x__number", "x_read_amount", "x__not_an_amount", "x__money", "x__tax",
             "x__currency", "x__currency_of", "x__own_currency", "x__date", "x__kind",
             "x_to_invoice", "x__item", "x_kind_from_label", "x__text", "x__item_fault"),
-        deselect="not generated_quirky_payloads and not garbage_never_escapes"),
+        deselect="not generated_quirky_payloads and not garbage_never_escapes",
+        equivalent=(*_mutants("x__currency", 7, 8), *_mutants("x__date", 13),
+                    *_mutants("x__item", 2, 62, 136, 145, 154),
+                    *_mutants("x__item_fault", 7, 8, 9),
+                    *_mutants("x__money", 17, 18, 29, 30, 44, 45),
+                    *_mutants("x__number", 10, 11), *_mutants("x__tax", 16),
+                    *_mutants("x_kind_from_label", 1, 27, 28))),
     "dayzero-reader": MutationTarget("plugins/dayzero", "invoicekit_dayzero/_wire.py", (
         "test_dayzero_wire.py", "test_dayzero_reader.py", "test_dayzero_reader_promises.py"), (
             "x__cents", "x__money", "x__currency", "x__day", "x__text", "x__strict_bool",
             "x__strict_str", "x__shown", "x__wrong"),
-        deselect="not generated_invoices_read_exactly and not one_odd_value"),
+        deselect="not generated_invoices_read_exactly and not one_odd_value",
+        equivalent=(*_mutants("x__currency", 18, 19), *_mutants("x__money", 2, 3),
+                    *_mutants("x__wrong", 8))),
 }
 MUTATION = ROOT / ".mutation"
 KILLED = {"killed", "timeout"}  # mutmut's statuses that count as a kill
