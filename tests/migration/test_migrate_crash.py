@@ -46,6 +46,46 @@ def done_count(path: Path) -> int:
     return sum(1 for state, _ in journal_states(path).values() if state == "done")
 
 
+def kill_once_done(child: subprocess.Popen[bytes], journal: Path, wanted: int,
+                   round_: int) -> int:
+    """SIGKILL *child* as soon as the journal records *wanted* copies done; 1 if it was
+    killed, 0 if it ended first (the test fails after 30 s without progress)."""
+    deadline = time.monotonic() + 30
+    while child.poll() is None and done_count(journal) < wanted:
+        if time.monotonic() > deadline:
+            child.kill()
+            pytest.fail(f"round {round_}: no progress")
+        time.sleep(0.002)
+    killed = 0
+    if child.poll() is None:
+        os.kill(child.pid, signal.SIGKILL)
+        killed = 1
+    child.wait()
+    assert child.stderr is not None
+    child.stderr.close()
+    return killed
+
+
+def assert_each_ready_invoice_copied_once(dz: DayZeroSandbox, expected: dict[str, str],
+                                          journal: Path) -> None:
+    """Every ready source invoice is on the target exactly once, under the id the journal
+    records as done; nothing else is there, and nothing is left in flight."""
+    states = journal_states(journal)
+    assert "in_flight" not in {state for state, _ in states.values()}
+    copies: dict[str, list[str]] = {}
+    for inv in dz.invoices.values():
+        for sid in expected:
+            if marker("salla", sid) in (inv["description"] or ""):
+                copies.setdefault(sid, []).append(inv["id"])
+    for sid, verdict in expected.items():
+        if verdict == "ready":
+            assert copies.get(sid) == [states[sid][1]], sid  # once, and the journal agrees
+            assert states[sid][0] == "done"
+        else:
+            assert sid not in copies
+    assert len(dz.invoices) == sum(1 for v in expected.values() if v == "ready")
+
+
 @pytest.fixture
 def sandboxes() -> Iterator[tuple[SallaSandbox, DayZeroSandbox, dict[str, str]]]:
     with SallaSandbox() as salla, DayZeroSandbox() as dz:
@@ -74,34 +114,10 @@ def test_sigkill_at_random_points_then_resume_copies_each_invoice_once(
         wanted = before + rng.randint(1, 12)
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  env=env)
-        deadline = time.monotonic() + 30
-        while child.poll() is None and done_count(journal) < wanted:
-            if time.monotonic() > deadline:
-                child.kill()
-                pytest.fail(f"round {round_}: no progress")
-            time.sleep(0.002)
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            kills += 1
-        child.wait()
-        assert child.stderr is not None
-        child.stderr.close()
+        kills += kill_once_done(child, journal, wanted, round_)
     assert kills == 3
     assert 0 < done_count(journal) < ready
     final = subprocess.run([*command, "--verify", "--json"], capture_output=True, env=env,
                            timeout=60, check=False)
     assert final.returncode == 0, final.stderr.decode()
-    states = journal_states(journal)
-    assert "in_flight" not in {state for state, _ in states.values()}
-    copies: dict[str, list[str]] = {}
-    for inv in dz.invoices.values():
-        for sid in expected:
-            if marker("salla", sid) in (inv["description"] or ""):
-                copies.setdefault(sid, []).append(inv["id"])
-    for sid, verdict in expected.items():
-        if verdict == "ready":
-            assert copies.get(sid) == [states[sid][1]], sid  # once, and the journal agrees
-            assert states[sid][0] == "done"
-        else:
-            assert sid not in copies
-    assert len(dz.invoices) == ready
+    assert_each_ready_invoice_copied_once(dz, expected, journal)

@@ -12,17 +12,20 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from migrate_support import fill_salla_store
-from test_migrate_crash import done_count, journal_states
+from test_migrate_crash import (
+    assert_each_ready_invoice_copied_once,
+    done_count,
+    journal_states,
+    kill_once_done,
+)
 from test_migrate_sandboxes import customer_map
 
 from invoicekit.migration import marker
@@ -82,18 +85,7 @@ def test_sigkill_during_batched_async_writes_then_resume_copies_each_invoice_onc
         wanted = done_count(journal) + rng.randint(1, 12)
         child = subprocess.Popen([sys.executable, str(script), *args, "copy"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        deadline = time.monotonic() + 30
-        while child.poll() is None and done_count(journal) < wanted:
-            if time.monotonic() > deadline:
-                child.kill()
-                pytest.fail(f"round {round_}: no progress")
-            time.sleep(0.002)
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            kills += 1
-        child.wait()
-        assert child.stderr is not None
-        child.stderr.close()
+        kills += kill_once_done(child, journal, wanted, round_)
         on_target = {sid for sid in expected for inv in dz.invoices.values()
                      if marker("salla", sid) in (inv["description"] or "")}
         unsent += sum(1 for sid, (state, _) in journal_states(journal).items()
@@ -104,17 +96,4 @@ def test_sigkill_during_batched_async_writes_then_resume_copies_each_invoice_onc
     final = subprocess.run([sys.executable, str(script), *args, "verify"], capture_output=True,
                            env=env, timeout=90, check=False)
     assert final.returncode == 0, final.stderr.decode()
-    states = journal_states(journal)
-    assert "in_flight" not in {state for state, _ in states.values()}
-    copies: dict[str, list[str]] = {}
-    for inv in dz.invoices.values():
-        for sid in expected:
-            if marker("salla", sid) in (inv["description"] or ""):
-                copies.setdefault(sid, []).append(inv["id"])
-    for sid, verdict in expected.items():
-        if verdict == "ready":
-            assert copies.get(sid) == [states[sid][1]], sid  # once, and the journal agrees
-            assert states[sid][0] == "done"
-        else:
-            assert sid not in copies
-    assert len(dz.invoices) == ready
+    assert_each_ready_invoice_copied_once(dz, expected, journal)
