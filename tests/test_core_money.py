@@ -119,8 +119,11 @@ def test_from_minor_builds_what_the_constructor_builds(minor: int, currency: str
     assert (money.amount, money.currency) == (Decimal(amount), code)
     assert money.amount.as_tuple().exponent == exponent
     assert money == Money(amount, code)
-    with pytest.raises(attrs.exceptions.FrozenInstanceError, match="can't set attribute"):
+    with pytest.raises(attrs.exceptions.FrozenInstanceError) as caught:
         money.amount = Decimal(1)  # type: ignore[misc]
+    # attrs' message differs by version ("can't set attribute", or none before 23.2).
+    assert type(caught.value) is attrs.exceptions.FrozenInstanceError
+    assert money.amount == Decimal(amount)
 
 
 def test_from_minor_of_a_subclass_is_the_subclass() -> None:

@@ -319,7 +319,9 @@ async def test_async_gateway_sends_the_same_requests(recorder: Recorder) -> None
 def test_a_listing_answered_with_a_bare_array_names_what_was_expected(
         mock_gw: invoicekit.Gateway, recorder: Recorder) -> None:
     recorder.reply(200, [1, 2])
+    # The body is quoted as sent; httpx before 0.28 writes `[1, 2]`, later ones `[1,2]`.
     with pytest.raises(errors.ProviderUnavailable) as info:
         list(mock_gw.list_invoices())
-    assert (info.value.status, info.value.message) == (
-        200, "expected an invoice list page object from DayZero, got list (HTTP 200, body: [1,2])")
+    assert info.value.status == 200
+    assert re.fullmatch(r"expected an invoice list page object from DayZero, got list "
+                        r"\(HTTP 200, body: \[1, ?2\]\)", info.value.message)
