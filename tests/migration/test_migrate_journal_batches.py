@@ -96,6 +96,24 @@ def store() -> Iterator[tuple[SallaSandbox, dict[str, str]]]:
         yield sandbox, fill_salla_store(sandbox, ORDERS)
 
 
+def stated(salla: SallaSandbox) -> MigrationPolicy:
+    """The policy of these runs: customers created by email, found through the order."""
+    return policy(customers=CustomerPolicy(create_by_email=True, resolver=buyer_of(salla)))
+
+
+def migrate_async_from(salla: SallaSandbox, dz: DayZeroSandbox, journal: Path | str,
+                       **options: Any) -> invoicekit.MigrationReport:
+    """`migrate_async` from *salla* to *dz* with `stated`'s policy; *options* go along."""
+    async def main() -> invoicekit.MigrationReport:
+        async with invoicekit.connect_async("salla", **salla.settings()) as src, \
+                invoicekit.connect_async("dayzero", **dz.settings()) as dst:
+            return await migrate_async(src, dst, journal=journal, policy=stated(salla),
+                                       **options)
+    report = asyncio.run(main())
+    assert report.ok, report.render()
+    return report
+
+
 def check_every_write_was_marked_first(dz: WatchingDayZero, written: int) -> None:
     """Each create found its entry in flight (first attempt) with the draft written."""
     assert written > 40  # most of the store is ready to copy
@@ -119,18 +137,9 @@ def test_async_writes_are_sent_only_after_their_in_flight_mark_is_committed(
         store: tuple[SallaSandbox, dict[str, str]], tmp_path: Path, concurrency: int) -> None:
     salla, _ = store
     journal = tmp_path / "journal.db"
-    stated = policy(customers=CustomerPolicy(create_by_email=True, resolver=buyer_of(salla)))
     with WatchingDayZero() as dz:
         dz.reader = sqlite_reader(journal)
-
-        async def main() -> invoicekit.MigrationReport:
-            async with invoicekit.connect_async("salla", **salla.settings()) as src, \
-                    invoicekit.connect_async("dayzero", **dz.settings()) as dst:
-                return await migrate_async(src, dst, journal=journal, policy=stated,
-                                           concurrency=concurrency, page_size=25)
-
-        report = asyncio.run(main())
-        assert report.ok, report.render()
+        report = migrate_async_from(salla, dz, journal, concurrency=concurrency, page_size=25)
         check_every_write_was_marked_first(dz, report.written)
 
 
@@ -138,12 +147,11 @@ def test_sync_writes_are_sent_only_after_their_in_flight_mark_is_committed(
         store: tuple[SallaSandbox, dict[str, str]], tmp_path: Path) -> None:
     salla, _ = store
     journal = tmp_path / "journal.db"
-    stated = policy(customers=CustomerPolicy(create_by_email=True, resolver=buyer_of(salla)))
     with WatchingDayZero() as dz, \
             invoicekit.connect("salla", **salla.settings()) as src, \
             invoicekit.connect("dayzero", **dz.settings()) as dst:
         dz.reader = sqlite_reader(journal)
-        report = migrate(src, dst, journal=journal, policy=stated)
+        report = migrate(src, dst, journal=journal, policy=stated(salla))
         assert report.ok, report.render()
         check_every_write_was_marked_first(dz, report.written)
 
@@ -153,7 +161,6 @@ def test_async_customers_are_created_only_after_their_in_flight_mark_is_committe
     """Customers are marked a batch per commit too: each create finds its key in flight."""
     salla, _ = store
     journal = tmp_path / "journal.db"
-    stated = policy(customers=CustomerPolicy(create_by_email=True, resolver=buyer_of(salla)))
     seen: list[tuple[str, str | None]] = []
 
     class Watching(DayZeroSandbox):
@@ -177,14 +184,7 @@ def test_async_customers_are_created_only_after_their_in_flight_mark_is_committe
             return watched
 
     with Watching() as dz:
-        async def main() -> invoicekit.MigrationReport:
-            async with invoicekit.connect_async("salla", **salla.settings()) as src, \
-                    invoicekit.connect_async("dayzero", **dz.settings()) as dst:
-                return await migrate_async(src, dst, journal=journal, policy=stated,
-                                           concurrency=8)
-
-        report = asyncio.run(main())
-        assert report.ok, report.render()
+        report = migrate_async_from(salla, dz, journal, concurrency=8)
         assert report.customers_created == len(seen) == len(dz.customers)
         assert len(seen) > 8  # more than one batch
         assert all(state == "in_flight" for _, state in seen), seen
@@ -206,7 +206,6 @@ def test_async_writes_with_a_postgresql_journal_are_sent_only_after_their_mark(
     salla, _ = store
     migration = f"mark-first-{uuid.uuid4().hex[:8]}"
     journal = f"{postgres_url}?migration={migration}"
-    stated = policy(customers=CustomerPolicy(create_by_email=True, resolver=buyer_of(salla)))
     with contextlib.closing(psycopg.connect(postgres_url, autocommit=True)) as watch, \
             WatchingDayZero() as dz:
         def read(source_id: str) -> tuple[str, str | None, int] | None:
@@ -216,15 +215,7 @@ def test_async_writes_with_a_postgresql_journal_are_sent_only_after_their_mark(
             return None if row is None else (row[0], row[1], int(row[2]))
 
         dz.reader = read
-
-        async def main() -> invoicekit.MigrationReport:
-            async with invoicekit.connect_async("salla", **salla.settings()) as src, \
-                    invoicekit.connect_async("dayzero", **dz.settings()) as dst:
-                return await migrate_async(src, dst, journal=journal, policy=stated,
-                                           concurrency=8, page_size=25)
-
-        report = asyncio.run(main())
-        assert report.ok, report.render()
+        report = migrate_async_from(salla, dz, journal, concurrency=8, page_size=25)
         check_every_write_was_marked_first(dz, report.written)
 
 
