@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 import pytest
-from pg_support import free_port  # the migration tests' helper (on sys.path via conftest)
+from pg_support import free_port, stop_server  # the migration tests' helpers (via conftest)
 
 import invoicekit
 from invoicekit import InvoiceDraft
@@ -61,15 +61,7 @@ def redis_server() -> Iterator[str]:
                 time.sleep(0.05)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr is not None:
-            server.stderr.close()
-        shutil.rmtree(base, ignore_errors=True)
+        stop_server(server, base, grace=15)
 
 
 @attrs.define

@@ -34,6 +34,20 @@ def _binaries() -> Path | None:
     return Path(on_path).parent if on_path else None
 
 
+def stop_server(server: subprocess.Popen[bytes], base: str | Path, grace: float) -> None:
+    """Stop a server the tests started: SIGTERM, SIGKILL after *grace* seconds; then its
+    stderr pipe closed and its temporary folder *base* removed."""
+    server.terminate()
+    try:
+        server.wait(grace)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    if server.stderr is not None:
+        server.stderr.close()
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def free_port() -> int:
     """A free TCP port on loopback (for a throwaway server of the tests)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -89,12 +103,5 @@ def postgres_server() -> Iterator[str]:
                 time.sleep(0.1)
         yield f"postgresql://postgres@127.0.0.1:{port}/journals"
     finally:
-        server.terminate()  # "smart" shutdown after clients leave; fast enough here
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stderr is not None:
-            server.stderr.close()
-        shutil.rmtree(base, ignore_errors=True)
+        # SIGTERM is PostgreSQL's "smart" shutdown after clients leave; fast enough here.
+        stop_server(server, base, grace=30)
