@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from invoicekit.testing import FakeGateway, FakeProvider
+from invoicekit_dayzero.sandbox import DayZeroSandbox
+from invoicekit_salla.sandbox import SallaSandbox
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from migrate_support import TODAY, VirtualClock, salla_like_drafts
+from migrate_support import TODAY, VirtualClock, fill_salla_store, salla_like_drafts
 from pg_support import postgres_server
 
 
@@ -60,3 +62,11 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
     monkeypatch.setattr(time, "time", virtual.time)
     monkeypatch.setattr(time, "sleep", virtual.sleep)
     return virtual
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[tuple[SallaSandbox, DayZeroSandbox, dict[str, str]]]:
+    """A Salla sandbox holding 60 orders' invoices, an empty DayZero sandbox, and the
+    verdict each Salla invoice should get (`fill_salla_store`)."""
+    with SallaSandbox() as salla, DayZeroSandbox() as dz:
+        yield salla, dz, fill_salla_store(salla, 60)

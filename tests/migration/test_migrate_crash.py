@@ -14,11 +14,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from migrate_support import fill_salla_store
 from test_migrate_sandboxes import customer_map, write_configs
 
 from invoicekit.migration import marker
@@ -44,6 +42,15 @@ def journal_states(path: Path) -> dict[str, tuple[str, str | None]]:
 
 def done_count(path: Path) -> int:
     return sum(1 for state, _ in journal_states(path).values() if state == "done")
+
+
+def child_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the migrations these tests kill. Children start cold; they share
+    compiled bytecode even where the environment says not to write it
+    (PYTHONDONTWRITEBYTECODE), in a cache of the test's own."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    return env
 
 
 def kill_once_done(child: subprocess.Popen[bytes], journal: Path, wanted: int,
@@ -86,12 +93,6 @@ def assert_each_ready_invoice_copied_once(dz: DayZeroSandbox, expected: dict[str
     assert len(dz.invoices) == sum(1 for v in expected.values() if v == "ready")
 
 
-@pytest.fixture
-def sandboxes() -> Iterator[tuple[SallaSandbox, DayZeroSandbox, dict[str, str]]]:
-    with SallaSandbox() as salla, DayZeroSandbox() as dz:
-        yield salla, dz, fill_salla_store(salla, 60)
-
-
 def test_sigkill_at_random_points_then_resume_copies_each_invoice_once(
         sandboxes: tuple[SallaSandbox, DayZeroSandbox, dict[str, str]], tmp_path: Path,
         tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -102,10 +103,7 @@ def test_sigkill_at_random_points_then_resume_copies_each_invoice_once(
                "--to", str(dz_cfg), "--journal", str(journal), "--resume",
                "--rate", "SAR:USD=0.2666", "--due-days", "30", "--extras-as-lines",
                "--customer-map", str(customer_map(salla, dz, tmp_path))]
-    # Children start cold; let them share compiled bytecode even where the environment
-    # says not to write it (PYTHONDONTWRITEBYTECODE), in a cache of this test's own.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    env = child_env(tmp_path_factory)
     rng = random.Random(int(os.environ.get("MIGRATE_CRASH_SEED", "20260301")))
     ready = sum(1 for v in expected.values() if v == "ready")
     kills = 0

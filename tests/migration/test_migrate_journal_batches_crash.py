@@ -15,13 +15,12 @@ import random
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from migrate_support import fill_salla_store
 from test_migrate_crash import (
     assert_each_ready_invoice_copied_once,
+    child_env,
     done_count,
     journal_states,
     kill_once_done,
@@ -60,12 +59,6 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture
-def sandboxes() -> Iterator[tuple[SallaSandbox, DayZeroSandbox, dict[str, str]]]:
-    with SallaSandbox() as salla, DayZeroSandbox() as dz:
-        yield salla, dz, fill_salla_store(salla, 60)
-
-
 def test_sigkill_during_batched_async_writes_then_resume_copies_each_invoice_once(
         sandboxes: tuple[SallaSandbox, DayZeroSandbox, dict[str, str]], tmp_path: Path,
         tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -75,8 +68,7 @@ def test_sigkill_during_batched_async_writes_then_resume_copies_each_invoice_onc
     script.write_text(CHILD, "utf-8")
     args = [json.dumps(salla.settings()), json.dumps(dz.settings()), str(journal),
             str(customer_map(salla, dz, tmp_path))]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
+    env = child_env(tmp_path_factory)
     rng = random.Random(int(os.environ.get("MIGRATE_CRASH_SEED", "20260301")))
     ready = sum(1 for v in expected.values() if v == "ready")
     kills = 0

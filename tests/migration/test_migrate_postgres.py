@@ -12,12 +12,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from migrate_support import fill_salla_store, policy
+from migrate_support import policy
 from test_migrate_sandboxes import buyer_of, customer_map, write_configs
 
 import invoicekit
@@ -43,12 +42,6 @@ def states(url: str, conn: Any = None) -> dict[str, tuple[str, str | None]]:
                 (migration,)).fetchall()}
         except psycopg.errors.UndefinedTable:
             return {}
-
-
-@pytest.fixture
-def sandboxes() -> Iterator[tuple[SallaSandbox, DayZeroSandbox, dict[str, str]]]:
-    with SallaSandbox() as salla, DayZeroSandbox() as dz:
-        yield salla, dz, fill_salla_store(salla, 60)
 
 
 def copies_on(dz: DayZeroSandbox, expected: dict[str, str]) -> dict[str, list[str]]:
