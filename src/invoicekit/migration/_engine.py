@@ -482,13 +482,22 @@ class _Run:
 
     def create_customer(self, key: str, email: str, name: str | None) -> Step[None]:
         """Create one customer the plan needs; its id is journaled and reused."""
-        self.journal.customer_in_flight(key)
-        self.customers[key] = (None, "in_flight")
+        self.mark_customers([key])
         created = yield from self.new_customer(email, name)
-        if created is not None:
-            self.journal.customer_done(key, created)
-            self.customers[key] = (created, "done")
-            self.customers_created += 1
+        self.record_customers([] if created is None else [(key, created)])
+
+    def mark_customers(self, keys: list[str]) -> None:
+        """Mark the customers of *keys* in flight, in one durable commit, before any of
+        them is asked for."""
+        self.journal.customer_in_flight(*keys)
+        self.customers.update((key, (None, "in_flight")) for key in keys)
+
+    def record_customers(self, created: list[tuple[str, str]]) -> None:
+        """Record the ids of the customers *created* (`(key, id)`), in one commit."""
+        if created:
+            self.journal.customers_done(*created)
+            self.customers.update((key, (id_, "done")) for key, id_ in created)
+            self.customers_created += len(created)
 
     def new_customer(self, email: str, name: str | None) -> Step[str | None]:
         """Create one customer on the target (its in-flight mark already committed); its
@@ -906,16 +915,11 @@ async def migrate_async(
             for made in range(0, len(customers), concurrency):
                 # a batch at a time: its in-flight marks share a commit, so do its ids
                 batch = customers[made:made + concurrency]
-                run.journal.customer_in_flight(*(key for key, _, _ in batch))
-                run.customers.update((key, (None, "in_flight")) for key, _, _ in batch)
+                run.mark_customers([key for key, _, _ in batch])
                 ids = await _together([drive(run.new_customer(email, name))
                                        for _, email, name in batch])
-                created = [(key, id_) for (key, _, _), id_ in zip(batch, ids, strict=True)
-                           if id_ is not None]
-                if created:
-                    run.journal.customers_done(*created)
-                    run.customers.update((key, (id_, "done")) for key, id_ in created)
-                    run.customers_created += len(created)
+                run.record_customers([(key, id_) for (key, _, _), id_
+                                      in zip(batch, ids, strict=True) if id_ is not None])
                 run.tick("customers", made + len(batch), len(customers))
             first = True
             while True:
