@@ -313,26 +313,34 @@ async def _check_capabilities(gw: _Subject) -> None:
 async def _check_round_trip(gw: _Subject, make_draft: DraftFactory) -> None:
     draft = make_draft(next(_counter))
     created = await gw.create_invoice(draft)
-    assert isinstance(created, Invoice)
-    assert created.provider == gw.provider
+    # Each assertion says what differed: its text must not depend on pytest rewriting this
+    # module (an editable install through an import hook is not rewritten).
+    assert isinstance(created, Invoice), f"create_invoice returned {type(created).__name__}"
+    assert created.provider == gw.provider, (
+        f"created.provider {created.provider!r} != gateway's {gw.provider!r}")
     assert created.id, "a created invoice has an id"
     fetched = await gw.get_invoice(created.id)
-    assert fetched.id == created.id
-    assert fetched.kind is draft.kind
+    assert fetched.id == created.id, f"get_invoice id {fetched.id!r} != created {created.id!r}"
+    assert fetched.kind is draft.kind, f"get_invoice kind {fetched.kind} != draft {draft.kind}"
     if draft.effective_currency is not None:
-        assert created.currency == draft.effective_currency
-        assert fetched.currency == draft.effective_currency
+        assert created.currency == draft.effective_currency, (
+            f"created currency {created.currency!r} != draft {draft.effective_currency!r}")
+        assert fetched.currency == draft.effective_currency, (
+            f"get_invoice currency {fetched.currency!r} != draft {draft.effective_currency!r}")
     if draft.total is not None:
         assert created.total == draft.total, f"total {created.total} != draft {draft.total}"
-    assert fetched.total == created.total
+    assert fetched.total == created.total, (
+        f"get_invoice total {fetched.total!r} != created {created.total!r}")
     if draft.number is not None:
-        assert fetched.number == draft.number
+        assert fetched.number == draft.number, (
+            f"get_invoice number {fetched.number!r} != draft {draft.number!r}")
     if draft.items:
         assert len(fetched.items) == len(draft.items), "every line item comes back"
-        for sent, got in zip(draft.items, fetched.items, strict=True):
-            assert got.name == sent.name
-            assert got.quantity == sent.quantity
-            assert got.unit_price == sent.unit_price
+        for i, (sent, got) in enumerate(zip(draft.items, fetched.items, strict=True)):
+            assert (got.name, got.quantity, got.unit_price) == (
+                sent.name, sent.quantity, sent.unit_price), (
+                f"item {i}: got {(got.name, got.quantity, got.unit_price)!r}, "
+                f"sent {(sent.name, sent.quantity, sent.unit_price)!r}")
 
 
 async def _check_listing(gw: _Subject, make_draft: DraftFactory) -> None:
