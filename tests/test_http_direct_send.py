@@ -65,6 +65,58 @@ def test_a_read_is_the_request_httpx_would_build() -> None:
     assert seen[0].headers is not seen[1].headers  # each request has its own headers
 
 
+def test_a_write_is_the_request_httpx_would_build() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={**BODY, "success": True})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler), headers={"X-Team": "ops"})
+    with _gateway(client) as gw:
+        gw.create_invoice(invoicekit.InvoiceDraft(
+            currency="SAR", number="فاتورة-7", customer=invoicekit.Customer(name="A"),
+            items=[invoicekit.LineItem(name="x", quantity=1,
+                                       unit_price=invoicekit.Money("1.50", "SAR"))]))
+        gw.send_invoice("7", invoicekit.SendOptions(cc_sender=True))
+    ours = {"User-Agent": seen[0].headers["user-agent"], "Accept": "application/json",
+            "Accept-Language": "en", "Authorization": f"Bearer {TOKEN}",
+            "Content-Type": "application/json"}
+    for request, path, body in ((seen[0], "/things", '{"number":"فاتورة-7"}'),
+                                (seen[1], "/things/7/send", '{"cc":true}')):
+        expected = client.build_request("POST", f"{BASE}{path}", headers=ours,
+                                        content=body.encode())
+        assert request.content == body.encode()
+        # The same headers (the order of those ours replace differs, as it always has),
+        # Host first and the body's length last, where httpx puts them.
+        assert sorted(request.headers.multi_items()) == sorted(expected.headers.multi_items())
+        assert request.headers.raw[0] == (b"Host", b"things.example")
+        assert request.headers.raw[-1] == (b"Content-Length", str(len(body.encode())).encode())
+        assert request.extensions["timeout"] == {"connect": 5.0, "read": 30.0,
+                                                 "write": 30.0, "pool": 10.0}
+    assert seen[0].headers is not seen[1].headers
+
+
+def test_a_write_keeps_a_content_type_or_length_the_caller_set() -> None:
+    from invoicekit._provider import Request
+
+    client = httpx.Client(headers={"Content-Type": "application/vnd.things+json"})
+    gw = _gateway(client)
+    engine = gw._engine()
+    timeout = httpx.Timeout(5.0)
+    built = engine.build(Request("POST", "/things", json={"a": 1}), client, timeout)
+    assert built.headers["content-type"] == "application/vnd.things+json"
+    assert built.headers["content-length"] == "7"
+    # No body on a POST: an explicit zero length, as httpx sends it.
+    empty = engine.build(Request("POST", "/things"), client, timeout)
+    assert (empty.content, empty.headers["content-length"]) == (b"", "0")
+    # A length the caller gave is left to httpx's own request building (it keeps it).
+    given = engine.build(Request("POST", "/things", json={"a": 1},
+                                 headers={"Content-Length": "7"}), client, timeout)
+    assert given.headers.get_list("content-length") == ["7"]
+    assert given.content == b'{"a":1}'
+
+
 def test_a_host_header_set_on_the_client_is_kept() -> None:
     hosts: list[str] = []
 

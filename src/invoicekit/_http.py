@@ -229,7 +229,9 @@ class HttpEngine:
         without any body (a read) is made complete: its `Host` header kept with the
         merged headers, its empty body given as the stream, so httpx does not encode an
         empty body and rebuild the headers again (what `Request` does when it is given a
-        body to encode, half the cost of making one).
+        body to encode, half the cost of making one). One with a JSON body (a write) is
+        made complete the same way: its `Content-Type` kept with the merged headers, the
+        body encoded here and its `Content-Length` the one header added per request.
         """
         url = self.url_for(req)
         if req.params:
@@ -240,13 +242,27 @@ class HttpEngine:
         try:
             if req.files is None and req.data is None:
                 plain = not client.params and not client.cookies
-                if req.json is None and plain and method not in _BODY_METHODS:
+                if plain:
                     parsed = httpx.URL(url)
-                    request = httpx.Request(
-                        method, parsed, headers=self._headers(req, client, parsed.netloc),
-                        stream=_EMPTY, extensions={"timeout": timeout.as_dict()})
-                    request.read()  # `request.content` readable, as httpx leaves it
-                    return request
+                    if req.json is None and method not in _BODY_METHODS:
+                        request = httpx.Request(
+                            method, parsed, headers=self._headers(req, client, parsed.netloc),
+                            stream=_EMPTY, extensions={"timeout": timeout.as_dict()})
+                        request.read()  # `request.content` readable, as httpx leaves it
+                        return request
+                    typed = req.json is not None
+                    headers = self._headers(req, client, parsed.netloc, typed=typed)
+                    if "content-length" not in headers and "transfer-encoding" not in headers:
+                        # The body encoded here (`json_body`: exact Decimals); its
+                        # length is the one header of its own.
+                        body = json_body(req.json) if typed else b""
+                        headers = httpx.Headers(headers)
+                        headers["Content-Length"] = str(len(body))
+                        request = httpx.Request(method, parsed, headers=headers,
+                                                stream=httpx.ByteStream(body),
+                                                extensions={"timeout": timeout.as_dict()})
+                        request.read()
+                        return request
                 headers = self._headers(req, client)
                 content = None
                 if req.json is not None:
@@ -271,7 +287,7 @@ class HttpEngine:
                 f"{redact(str(exc))[:200]}", provider=self.provider.name) from exc
 
     def _headers(self, req: Request, client: httpx.Client | httpx.AsyncClient,
-                 host: bytes | None = None) -> httpx.Headers:
+                 host: bytes | None = None, *, typed: bool = False) -> httpx.Headers:
         """The client's headers, ours, the provider's and the request's, merged and checked;
         kept for the next request with the same values (`InvalidRequest` if one is unsendable).
         Given the *host* (`URL.netloc`), a `Host` header comes first unless one is set, as
@@ -280,13 +296,13 @@ class HttpEngine:
         No plain local holds a header value (the key's repr shows none): a traceback
         rendered with its locals (an error tracker) does not show the credentials.
         """
-        key = _HeaderKey((host, *self._header_values(req, client)))
+        key = _HeaderKey((host, typed, *self._header_values(req, client)))
         try:
             cached = self._header_cache.get(key)
         except TypeError:  # an unhashable header value: refused by _merge_headers
-            return self._merge_headers(req, client, host)
+            return self._merge_headers(req, client, host, typed=typed)
         if cached is None:
-            cached = self._merge_headers(req, client, host)
+            cached = self._merge_headers(req, client, host, typed=typed)
             if len(self._header_cache) >= _CACHE_SIZE:
                 self._header_cache.clear()  # credentials rotated many times: start again
             self._header_cache[key] = cached
@@ -300,13 +316,15 @@ class HttpEngine:
                 tuple(req.headers.items()))
 
     def _merge_headers(self, req: Request, client: httpx.Client | httpx.AsyncClient,
-                       host: bytes | None = None) -> httpx.Headers:
+                       host: bytes | None = None, *, typed: bool = False) -> httpx.Headers:
         headers = httpx.Headers(client.headers)
         self._add_headers(headers, {"User-Agent": self.user_agent, "Accept": "application/json"})
         self._add_headers(headers, self.provider.default_headers())
         if req.authenticated:
             self._add_headers(headers, self.provider.auth_headers())
         self._add_headers(headers, req.headers)
+        if typed and "content-type" not in headers:
+            headers["Content-Type"] = "application/json"
         if host and "host" not in headers:
             headers = httpx.Headers([(b"Host", host), *headers.raw])
         return headers
