@@ -200,6 +200,15 @@ def test_fingerprint_follows_content_not_status() -> None:
     assert fingerprint(inv) != fingerprint(attrs.evolve(inv, total=Money("141.52", "SAR")))
 
 
+def test_fingerprints_stay_what_earlier_versions_recorded() -> None:
+    # A journal keeps the fingerprints of the invoices it copied; a fingerprint computed
+    # differently after an upgrade would report every one of them changed at the source.
+    inv = salla_invoice()
+    assert fingerprint(inv) == "5eb74a8d0e63938ac03b1d36984d4083"
+    odd = attrs.evolve(inv, description='"quoted" \\ back\nslash\t\x01 \u2028 😀 عربي /')
+    assert fingerprint(odd) == "3fa178c98c1829dbca29f82695940245"
+
+
 def test_compare_lists_every_mismatch() -> None:
     d = build_draft(salla_invoice(), MigrationPolicy(currency=RATE, extras_as_lines=True),
                     source_provider="salla", customer=None, order_id=None).draft

@@ -804,10 +804,16 @@ class _MarkedAhead:
                 else:  # no request to wait for: no task to make either
                     drafts = [await self.drive(self.run.prepare(e)) for e in batch]
                 ready = [(e, d) for e, d in zip(batch, drafts, strict=True) if d is not None]
-                self.run.record_done()  # the copies made since the last batch: one commit
                 if ready:
+                    # One durable commit: the marks, and the copies made since the last
+                    # batch recorded done.
                     self.run.journal.mark_in_flight(
-                        *((e.source_id, draft_to_json(d)) for e, d in ready))
+                        *((e.source_id, draft_to_json(d)) for e, d in ready),
+                        done=self.run.done_later or ())
+                    if self.run.done_later:
+                        self.run.done_later.clear()
+                else:
+                    self.run.record_done()  # the copies made since the last batch
                 self.marked.extend(zip(batch, drafts, strict=True))
             return self.marked.popleft() if self.marked else _END
 

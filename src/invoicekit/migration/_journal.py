@@ -663,12 +663,16 @@ class Journal:
         db.execute("UPDATE entries SET changed = ? WHERE migration = ? AND source_id = ?",
                    (int(changed), self.migration, source_id))
 
-    def mark_in_flight(self, *writes: tuple[str, str]) -> None:
+    def mark_in_flight(self, *writes: tuple[str, str],
+                       done: Sequence[tuple[str, str, str | None]] = ()) -> None:
         """Commit, durably, that each `(source id, draft)` write is about to happen.
-        Several in one call share one commit (group commit)."""
+        Several in one call share one commit (group commit), as do the copies *done*
+        (`marks_done`'s `(source id, target id, note)`) recorded in the same commit."""
         now = time.time()
         with self.transaction() as db:
             self._extend_lease(db)  # no write starts under a lease another run holds
+            if done:
+                self._record_done(db, done, now)
             db.executemany(
                 "UPDATE entries SET state = 'in_flight', draft = ?, attempts = attempts + 1, "
                 "error = NULL, updated = ? WHERE migration = ? AND source_id = ?",
@@ -686,12 +690,15 @@ class Journal:
     def marks_done(self, *done: tuple[str, str, str | None]) -> None:
         """`mark_done` for several copies, `(source id, target id, note)` each, in one
         commit (the async engine records the copies of a batch together)."""
-        now = time.time()
         with self.transaction(durable=False) as db:
-            db.executemany("UPDATE entries SET state = 'done', target_id = ?, error = ?, "
-                           "updated = ? WHERE migration = ? AND source_id = ?",
-                           [(target_id, note, now, self.migration, source_id)
-                            for source_id, target_id, note in done])
+            self._record_done(db, done, time.time())
+
+    def _record_done(self, db: _Store, done: Sequence[tuple[str, str, str | None]],
+                     now: float) -> None:
+        db.executemany("UPDATE entries SET state = 'done', target_id = ?, error = ?, "
+                       "updated = ? WHERE migration = ? AND source_id = ?",
+                       [(target_id, note, now, self.migration, source_id)
+                        for source_id, target_id, note in done])
 
     def mark_failed(self, source_id: str, error: str) -> None:
         """The target refused the write (it did not happen): retried on the next run."""
