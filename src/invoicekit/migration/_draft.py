@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -99,6 +98,7 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 `json.dumps(..., ensure_ascii=False, sort_keys=True, separators=(",", ":"))` writes for
 these documents (strings, `None`, booleans, lists, objects with ASCII keys), in a fifth of
 the time. Fingerprints depend on it: a journal keeps those of the invoices it copied."""
+_DECODER = msgspec.json.Decoder()
 
 
 def draft_to_json(draft: InvoiceDraft) -> str:
@@ -118,7 +118,7 @@ def draft_to_json(draft: InvoiceDraft) -> str:
 
 def draft_from_json(text: str) -> InvoiceDraft:
     """The inverse of `draft_to_json` (the journal's own data: trusted, exact)."""
-    data = json.loads(text)
+    data = _DECODER.decode(text)
     cust = data["customer"]
     return InvoiceDraft(
         kind=InvoiceKind(data["kind"]), order_id=data["order_id"],
@@ -127,13 +127,13 @@ def draft_from_json(text: str) -> InvoiceDraft:
         due_date=dt.date.fromisoformat(data["due_date"]) if data["due_date"] else None,
         currency=data["currency"],
         items=tuple(
-            LineItem(
-                name=i["name"], quantity=Decimal(i["quantity"]),
-                unit_price=_unmoney(i["unit_price"]), discount=_unmoney(i["discount"]),
-                tax_rate=Decimal(i["tax_rate"]) if i["tax_rate"] is not None else None,
-                tax=_unmoney(i["tax"]), total=_unmoney(i["total"]), sku=i["sku"],
-                product_id=i["product_id"], kind=i["kind"],
-            )
+            # Positional, in the model's field order (name, quantity, unit_price, discount,
+            # tax_rate, tax, total, sku, product_id, kind): a copy reads every line back.
+            LineItem(i["name"], Decimal(i["quantity"]), _unmoney(i["unit_price"]),
+                     _unmoney(i["discount"]),
+                     Decimal(i["tax_rate"]) if i["tax_rate"] is not None else None,
+                     _unmoney(i["tax"]), _unmoney(i["total"]), i["sku"], i["product_id"],
+                     i["kind"])
             for i in data["items"]
         ),
         tax_rate=Decimal(data["tax_rate"]) if data["tax_rate"] is not None else None,
