@@ -773,13 +773,16 @@ class _MarkedAhead:
     A durable commit costs an `fsync` (about a millisecond, far more on a busy disk).
     Marking each write on its own, as its writer becomes ready, costs one per write: the
     writers finish their requests at different moments, so few marks ever share a commit.
-    Here, a writer that finds no marked copy left takes the next *concurrency* entries,
-    prepares their drafts (concurrently: a PDF may be fetched) and marks them all in
-    flight in **one** durable commit; it and the writers after it take these marked
-    copies until they run out. Every write is still sent only after the commit holding
-    its mark has returned (is on disk). A run stopped (cancelled, killed) while marked
-    copies wait leaves them in flight unsent; the next run looks for them on the target
-    first, as for any write whose outcome it does not know.
+    Here, a writer that finds no marked copy left takes the next *size* entries (twice the
+    concurrency: each writer's next copy is marked while its current one is in flight,
+    so a commit serves two writes of each writer), prepares their drafts (concurrently:
+    a PDF may be fetched) and marks them all in flight in **one** durable commit, with
+    the copies made since the last batch recorded done in the same commit; it and the
+    writers after it take these marked copies until they run out. Every write is still
+    sent only after the commit holding its mark has returned (is on disk). A run stopped
+    (cancelled, killed) while marked copies wait leaves them in flight unsent; the next
+    run looks for them on the target first, as for any write whose outcome it does not
+    know.
     """
 
     def __init__(self, run: _Run, entries: Iterator[Entry], size: int,
@@ -942,7 +945,8 @@ async def migrate_async(
                     copied += 1
                     run.tick("copy", copied, total)
 
-                ahead = _MarkedAhead(run, run.to_copy(include_failed=first), concurrency, drive)
+                ahead = _MarkedAhead(run, run.to_copy(include_failed=first), 2 * concurrency,
+                                     drive)
                 run.done_later = []
                 try:
                     await _pool(ahead.take, copy, concurrency)

@@ -4,7 +4,7 @@ Per source invoice it records the content fingerprint, the plan category and rea
 the draft to write, the state (`planned`, `in_flight`, `done`, `skipped`, `failed`),
 the target id and the last error. The two transitions that decide exactly-once
 (`in_flight` before a write, `done` after it) are committed durably (the async engine
-marks a batch of up to `concurrency` writes in flight in one commit), so a write is never
+marks a batch of up to twice `concurrency` writes in flight in one commit), so a write is never
 started without a record that survives a power cut. Everything else is committed with
 relaxed durability, which is still safe from a killed process: after a power cut a lost
 plan batch is planned again, and a lost `done` leaves the entry in flight, where
