@@ -921,10 +921,13 @@ async def migrate_async(
         await drive(run.plan(_query(since, until, page_size)))
         if not plan_only:
             customers = run.pending_customers()
+            if customers:
+                # Every in-flight mark in one durable commit (a mark only says a customer
+                # may exist: one never created is created by the next run), then the ids of
+                # each batch of concurrent creates in one commit each.
+                run.mark_customers([key for key, _, _ in customers])
             for made in range(0, len(customers), concurrency):
-                # a batch at a time: its in-flight marks share a commit, so do its ids
                 batch = customers[made:made + concurrency]
-                run.mark_customers([key for key, _, _ in batch])
                 ids = await _together([drive(run.new_customer(email, name))
                                        for _, email, name in batch])
                 run.record_customers([(key, id_) for (key, _, _), id_
