@@ -558,11 +558,12 @@ MUTATION_TARGETS: dict[str, MutationTarget] = {
             *(_JOURNAL + name for name in (
                 "transaction", "upsert", "mark_*", "_check_version", "get", "get_many",
                 "pending_customers", "customer", "customer_*", "customers_in_flight",
-                "_take_lease", "_extend_lease")),
+                "_take_lease", "_extend_lease", "marks_done", "_record_done")),
             *(_SQLITE + name for name in ("begin", "commit", "rollback")), "x__entry"),
         deselect=("not postgresql and not killed and not shown_location and not two_runs "
                   "and not through_a_symlink"),
-        equivalent=_mutants(_JOURNAL + "mark_failed", 1)),
+        # `durable=None` for `durable=False`: both falsy, the same relaxed commit.
+        equivalent=(*_mutants(_JOURNAL + "mark_failed", 1), *_mutants(_JOURNAL + "marks_done", 1))),
     # The readers: amounts, currencies and dates, and for Salla the assembly of an invoice
     # too (`to_invoice`, `_item`: 17 s more). DayZero's `to_invoice`, `invoice_page` and
     # `_unusable` add 60 s, past the readers' three minutes: the Reliability page has their

@@ -270,6 +270,28 @@ def test_the_in_flight_mark_is_on_disk_for_each_write_of_a_group_commit(
         ("planned", '{"v": 1}', None, 0, NOW)]
 
 
+def test_an_in_flight_batch_records_the_copies_done_since_the_last_in_its_commit(
+        journal: Journal, path: Path, clock: Clock, levels: Levels) -> None:
+    for sid in ("1", "2", "3", "4"):
+        plan(journal, sid)
+    journal.mark_in_flight(("1", '{"n": 1}'), ("2", '{"n": 2}'))
+    levels.seen.clear()
+    clock.now = 1_700.0
+    journal.mark_in_flight(("3", '{"n": 3}'),
+                           done=[("1", "t-1", None), ("2", "t-2", "2 copies found: t-2, t-8")])
+    # the copies done and the marks, written in the one durable (FULL) transaction
+    assert levels.seen == [FULL, FULL]
+    assert [(r[10], r[9], r[11], r[12], r[14], r[15])
+            for r in (row(path, sid) for sid in ("1", "2", "3", "4")) if r] == [
+        ("done", '{"n": 1}', "t-1", None, 1, 1_700.0),
+        ("done", '{"n": 2}', "t-2", "2 copies found: t-2, t-8", 1, 1_700.0),
+        ("in_flight", '{"n": 3}', None, None, 1, 1_700.0),
+        ("planned", '{"v": 1}', None, None, 0, NOW)]
+    journal.marks_done(("3", "t-3", None))  # the last copies, without a batch after them
+    assert levels.seen == [FULL, FULL, NORMAL]
+    assert row(path, "3")[10:12] == ("done", "t-3")  # type: ignore[index]
+
+
 def test_mark_failed_unknown_and_planned_are_what_the_next_run_reads(
         journal: Journal, path: Path, clock: Clock) -> None:
     plan(journal, "1")
