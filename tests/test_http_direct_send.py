@@ -115,6 +115,15 @@ def test_a_write_keeps_a_content_type_or_length_the_caller_set() -> None:
                                  headers={"Content-Length": "7"}), client, timeout)
     assert given.headers.get_list("content-length") == ["7"]
     assert given.content == b'{"a":1}'
+    # The requests httpx builds itself (a length given; a client with cookies or default
+    # query parameters) get the JSON Content-Type too, unless one is set.
+    for other, headers in ((httpx.Client(), {"Content-Length": "7"}),
+                           (httpx.Client(cookies={"seen": "1"}), {}),
+                           (httpx.Client(params={"lang": "ar"}), {})):
+        built = engine.build(Request("POST", "/things", json={"a": 1}, headers=headers), other,
+                             timeout)
+        assert built.headers.get_list("content-type") == ["application/json"]
+        assert built.content == b'{"a":1}'
 
 
 def test_a_host_header_set_on_the_client_is_kept() -> None:

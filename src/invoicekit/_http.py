@@ -244,19 +244,21 @@ class HttpEngine:
         try:
             if req.files is None and req.data is None:
                 plain = not client.params and not client.cookies
+                # A JSON body is encoded here, not by httpx's `json=`: it cannot write a
+                # Decimal as an exact JSON number. Its Content-Type is merged and cached
+                # with the other headers.
+                typed = req.json is not None
                 if plain:
                     parsed = httpx.URL(url)
-                    if req.json is None and method not in _BODY_METHODS:
+                    if not typed and method not in _BODY_METHODS:
                         request = httpx.Request(
                             method, parsed, headers=self._headers(req, client, parsed.netloc),
                             stream=_EMPTY, extensions={"timeout": timeout.as_dict()})
                         request.read()  # `request.content` readable, as httpx leaves it
                         return request
-                    typed = req.json is not None
                     headers = self._headers(req, client, parsed.netloc, typed=typed)
                     if "content-length" not in headers and "transfer-encoding" not in headers:
-                        # The body encoded here (`json_body`: exact Decimals); its
-                        # length is the one header of its own.
+                        # The body encoded here; its length is the one header of its own.
                         body = json_body(req.json) if typed else b""
                         headers = httpx.Headers(headers)
                         headers["Content-Length"] = str(len(body))
@@ -265,14 +267,8 @@ class HttpEngine:
                                                 extensions={"timeout": timeout.as_dict()})
                         request.read()
                         return request
-                headers = self._headers(req, client)
-                content = None
-                if req.json is not None:
-                    # Not httpx's `json=`: it cannot write a Decimal as an exact JSON number.
-                    content = json_body(req.json)
-                    if "content-type" not in headers:
-                        headers = httpx.Headers(headers)
-                        headers["Content-Type"] = "application/json"
+                headers = self._headers(req, client, typed=typed)
+                content = json_body(req.json) if typed else None
                 if plain:
                     return httpx.Request(method, url, headers=headers, content=content,
                                          extensions={"timeout": timeout.as_dict()})
