@@ -53,7 +53,29 @@ Reader = Callable[[str], tuple[str, str | None, int] | None]
 """`(state, draft, attempts)` of a source invoice's entry, read on a second connection."""
 
 
-class WatchingDayZero(DayZeroSandbox):
+class RouteWatcher(DayZeroSandbox):
+    """A DayZero sandbox that hands each request to `watched_route` to `arrived` before
+    carrying it out (and so before the target has anything of it)."""
+
+    watched_route = ("POST", "/invoices")
+
+    def arrived(self, request: SandboxRequest) -> None:
+        raise NotImplementedError
+
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(Route(r.method, r.pattern, self._watched(r.handler))
+                     if (r.method, r.pattern) == self.watched_route else r
+                     for r in super().routes())
+
+    def _watched(self, handler: Any) -> Any:
+        def watched(request: SandboxRequest, **params: str) -> SandboxResponse:
+            self.arrived(request)
+            response: SandboxResponse = handler(request, **params)
+            return response
+        return watched
+
+
+class WatchingDayZero(RouteWatcher):
     """A DayZero sandbox that, when a create arrives, looks the source invoice up in the
     journal before creating anything, and remembers what it saw."""
 
@@ -62,30 +84,27 @@ class WatchingDayZero(DayZeroSandbox):
         self.reader: Reader | None = None
         self.seen: list[tuple[str, tuple[str, str | None, int] | None]] = []
 
-    def routes(self) -> tuple[Route, ...]:
-        return tuple(Route(r.method, r.pattern, self._watched(r.handler))
-                     if (r.method, r.pattern) == ("POST", "/invoices") else r
-                     for r in super().routes())
+    def arrived(self, request: SandboxRequest) -> None:
+        assert self.reader is not None
+        for sid in marked_ids(request.json().get("description") or ""):
+            self.seen.append((sid, self.reader(sid)))
 
-    def _watched(self, handler: Any) -> Any:
-        def watched(request: SandboxRequest, **params: str) -> SandboxResponse:
-            assert self.reader is not None
-            description = request.json().get("description") or ""
-            for sid in marked_ids(description):
-                self.seen.append((sid, self.reader(sid)))
-            response: SandboxResponse = handler(request, **params)
-            return response
-        return watched
+
+def read_only_row(path: Path, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """One row of the journal at *path*, read on a connection of its own (as another
+    process would)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        row: tuple[Any, ...] | None = db.execute(sql, params).fetchone()
+    finally:
+        db.close()
+    return row
 
 
 def sqlite_reader(path: Path) -> Reader:
     def read(source_id: str) -> tuple[str, str | None, int] | None:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            row = db.execute("SELECT state, draft, attempts FROM entries WHERE source_id = ?",
-                             (source_id,)).fetchone()
-        finally:
-            db.close()
+        row = read_only_row(path, "SELECT state, draft, attempts FROM entries "
+                                  "WHERE source_id = ?", (source_id,))
         return None if row is None else (row[0], row[1], int(row[2]))
     return read
 
@@ -158,30 +177,19 @@ def test_sync_writes_are_sent_only_after_their_in_flight_mark_is_committed(
 
 def test_async_customers_are_created_only_after_their_in_flight_mark_is_committed(
         store: tuple[SallaSandbox, dict[str, str]], tmp_path: Path) -> None:
-    """Customers are marked a batch per commit too: each create finds its key in flight."""
+    """Customers are marked in flight (all of them, in one commit) before any is created:
+    each create finds its key in flight."""
     salla, _ = store
     journal = tmp_path / "journal.db"
     seen: list[tuple[str, str | None]] = []
 
-    class Watching(DayZeroSandbox):
-        def routes(self) -> tuple[Route, ...]:
-            return tuple(Route(r.method, r.pattern, self._watched(r.handler))
-                         if (r.method, r.pattern) == ("POST", "/customers") else r
-                         for r in super().routes())
+    class Watching(RouteWatcher):
+        watched_route = ("POST", "/customers")
 
-        def _watched(self, handler: Any) -> Any:
-            def watched(request: SandboxRequest, **params: str) -> SandboxResponse:
-                key = "email:" + str(request.json()["email"]).strip().lower()
-                db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
-                try:
-                    row = db.execute("SELECT state FROM customers WHERE key = ?",
-                                     (key,)).fetchone()
-                finally:
-                    db.close()
-                seen.append((key, None if row is None else row[0]))
-                response: SandboxResponse = handler(request, **params)
-                return response
-            return watched
+        def arrived(self, request: SandboxRequest) -> None:
+            key = "email:" + str(request.json()["email"]).strip().lower()
+            row = read_only_row(journal, "SELECT state FROM customers WHERE key = ?", (key,))
+            seen.append((key, None if row is None else row[0]))
 
     with Watching() as dz:
         report = migrate_async_from(salla, dz, journal, concurrency=8)
